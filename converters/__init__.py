@@ -1,0 +1,1 @@
+"""Checkpoint converters (Hugging Face / PyTorch safetensors) into tfaudio models."""

@@ -1,0 +1,40 @@
+"""tfaudio: audio and speech classification in Keras, from model.fit to TFLite and TF Serving."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="tfaudio",
+    version="0.1.0",
+    description="Keras/TensorFlow audio classification: SincNet, log-mel CNNs, wav2vec 2.0, AST; TFLite export.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["tfaudio", "tfaudio.*"]) + ["tfaudio.converters"],
+    package_dir={"tfaudio.converters": "converters"},
+    install_requires=[
+        # `tensorflow` rather than `tensorflow-cpu`: tf-keras (for the [optimize] path)
+        # depends on it by name, and the same wheel runs on CPU and GPU machines.
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.10",
+        "numpy>=1.26",
+        "soundfile>=0.12",
+        "soxr>=0.3",
+        "ai-edge-litert>=1.2",
+    ],
+    extras_require={
+        "convert": ["safetensors>=0.4"],
+        "optimize": ["tf-keras>=2.21,<2.22", "tensorflow-model-optimization>=0.8"],
+        "io": ["tensorflow-io>=0.37"],
+        "dev": [
+            "pytest>=8",
+            "safetensors>=0.4",
+            "tf-keras>=2.21,<2.22",
+            "tensorflow-model-optimization>=0.8",
+            "librosa>=0.10",
+            "scipy>=1.11",
+            "torch>=2.4",
+            "transformers>=4.45",
+        ],
+    },
+    entry_points={"console_scripts": ["tfaudio=tfaudio.cli.main:main"]},
+)

@@ -1,0 +1,19 @@
+"""tfaudio: audio and speech classification in Keras, from `model.fit` to TFLite."""
+
+import importlib
+
+from tfaudio.errors import AudioError
+
+__version__ = "0.1.0"
+
+_SUBPACKAGES = ("io", "data", "ops", "layers", "models", "training", "export", "bench", "converters")
+
+
+def __getattr__(name):
+    # Sub-packages import TensorFlow; load them on first use so `import tfaudio` stays cheap.
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"tfaudio.{name}")
+    raise AttributeError(f"module 'tfaudio' has no attribute {name!r}")
+
+
+__all__ = ["AudioError", "__version__", *_SUBPACKAGES]

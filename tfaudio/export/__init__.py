@@ -1,0 +1,5 @@
+"""Export to TFLite (builtin ops only) and to SavedModel for TensorFlow Serving."""
+
+from tfaudio.export.tflite import QUANTIZE_MODES, TFLiteModel, tflite_op_names, to_tflite
+
+__all__ = ["QUANTIZE_MODES", "TFLiteModel", "tflite_op_names", "to_tflite"]
