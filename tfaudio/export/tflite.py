@@ -168,6 +168,10 @@ class TFLiteModel:
     def input_shape(self):
         return tuple(int(d) for d in self._input["shape_signature"])
 
+    @property
+    def input_dtype(self):
+        return self._input["dtype"]
+
     def op_names(self):
         """Names of the ops in the graph: builtins by their TFLite name, others as custom."""
         return tflite_op_names(self._model)

@@ -73,3 +73,12 @@ def build(name, num_classes, sample_rate=16000, clip_seconds=1.0, **overrides):
     if clip_seconds <= 0:
         raise ValueError(f"`clip_seconds` must be positive. Received: clip_seconds={clip_seconds!r}")
     return _BUILDERS[name](num_classes=num_classes, sample_rate=sample_rate, clip_seconds=clip_seconds, **overrides)
+
+
+def load(path):
+    """Loads a `.keras` file saved from any tfaudio model (all families registered first)."""
+    from tfaudio.backend import keras
+
+    _load_all()
+    importlib.import_module("tfaudio.layers")
+    return keras.models.load_model(path)

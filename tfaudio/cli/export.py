@@ -1,0 +1,76 @@
+"""`tfaudio export`: a trained model to TFLite (builtin ops only) or a SavedModel for TF Serving."""
+
+import os
+import shutil
+
+from tfaudio.cli import common
+
+HELP = "Export a trained model to .tflite (float or quantized) or to a SavedModel for TF Serving."
+
+
+def add_arguments(parser):
+    parser.add_argument("--model", required=True, help="Run folder from `tfaudio train` or a .keras file.")
+    parser.add_argument("--format", choices=["tflite", "saved_model"], default="tflite")
+    parser.add_argument(
+        "--quantize",
+        choices=["none", "dynamic", "float16", "int8", "int16x8"],
+        default="none",
+        help="TFLite quantization. int8/int16x8 calibrate on the training split of the run's data.",
+    )
+    parser.add_argument("--data", default=None, help="Data spec for calibration. Defaults to the run's.")
+    parser.add_argument("--calibration-examples", type=int, default=200)
+    parser.add_argument("--int8-io", action="store_true", help="With int8: int8 input and output tensors too.")
+    parser.add_argument("--version", type=int, default=1, help="SavedModel version folder.")
+    parser.add_argument("--out", required=True, help="The .tflite file, or the SavedModel's model folder.")
+
+
+def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=200, int8_io=False, version=1):
+    """Exports and returns the written path."""
+    from tfaudio.export import to_saved_model, to_tflite
+    from tfaudio.models import load
+
+    model_file, run_dir = common.resolve_model(model_path)
+    if str(model_file).endswith(".tflite"):
+        raise SystemExit("error: --model must be a Keras model (run folder or .keras), not a .tflite file")
+    model = load(str(model_file))
+    labels = common.labels_for(model_file, run_dir)
+    if fmt == "saved_model":
+        return to_saved_model(model, out, version=version, labels=labels)
+
+    representative = None
+    if quantize in ("int8", "int16x8"):
+        config = common.run_config(run_dir)
+        data = data or config.get("data")
+        if not data:
+            raise SystemExit("error: int8 calibration needs --data (the model has no run_config.json)")
+        representative, _, _ = common.load_split(
+            data,
+            "train",
+            config.get("sample_rate") or 16000,
+            config.get("clip_seconds") or 1.0,
+            max_examples=calibration_examples,
+        )
+    path = to_tflite(model, out, quantize=quantize, representative_data=representative, int8_io=int8_io)
+    if labels is not None:
+        # Labels travel with the .tflite file so `tfaudio evaluate` and apps can read them.
+        common.write_json(os.path.join(os.path.dirname(os.path.abspath(out)), common.LABELS), labels)
+        if run_dir is not None and os.path.dirname(os.path.abspath(out)) != os.path.abspath(run_dir):
+            shutil.copy(os.path.join(run_dir, common.RUN_CONFIG), os.path.dirname(os.path.abspath(out)))
+    return path
+
+
+def run(args):
+    quantize = None if args.quantize == "none" else args.quantize
+    path = export(
+        args.model, args.format, args.out, quantize, args.data, args.calibration_examples, args.int8_io, args.version
+    )
+    print(f"exported {args.format} ({args.quantize}) to {path} ({_size(path)})")
+    return 0
+
+
+def _size(path):
+    if os.path.isdir(path):
+        total = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
+    else:
+        total = os.path.getsize(path)
+    return f"{total / 1024:.1f} KiB"
