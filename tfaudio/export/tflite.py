@@ -45,8 +45,8 @@ def _representative_dataset(data, model, limit):
 
 
 def _offending_ops(message):
-    ops = set(re.findall(r"tf\.(\w+)", message)) | set(re.findall(r"'(\w+)' op", message))
-    return sorted(ops)
+    # TF op names are CamelCase (`tf.MatrixDeterminant`); lower-case hits are attributes.
+    return sorted({op for op in re.findall(r"tf\.(\w+)", message) if op[0].isupper()})
 
 
 def to_tflite(

@@ -1,0 +1,101 @@
+"""to_tflite: every quantize mode converts with builtins only; bad arguments and ops are named."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.harness import assert_builtin_only
+from tfaudio.backend import keras
+from tfaudio.export import TFLiteModel, to_tflite
+
+
+def _small_model():
+    inputs = keras.Input((64,))
+    x = keras.layers.Reshape((64, 1))(inputs)
+    x = keras.layers.Conv1D(8, 5, strides=2, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    outputs = keras.layers.Dense(3)(x)
+    return keras.Model(inputs, outputs)
+
+
+@pytest.fixture(scope="module")
+def model_and_data():
+    rng = np.random.default_rng(0)
+    return _small_model(), rng.uniform(-1, 1, (16, 64)).astype("float32")
+
+
+@pytest.mark.parametrize(
+    "quantize, atol",
+    [
+        # float32 graph: only op reordering separates it from Keras.
+        (None, 1e-5),
+        # float16 weights: ~1e-3 relative per weight, logits here are O(0.1-1).
+        ("float16", 1e-2),
+        # int8 weights (dynamic range): ~1/127 of each weight's range.
+        ("dynamic", 5e-2),
+        # int8 weights and activations: a few quantization steps of the logits.
+        ("int8", 0.1),
+        ("int16x8", 2e-2),
+    ],
+)
+def test_quantize_modes_convert_with_builtins_and_match_keras(model_and_data, tmp_path, quantize, atol):
+    model, x = model_and_data
+    path = to_tflite(model, str(tmp_path / "m.tflite"), quantize=quantize, representative_data=x)
+    assert_builtin_only(path)
+    got = TFLiteModel(path)(x)
+    np.testing.assert_allclose(got, model(x).numpy(), atol=atol, rtol=0)
+
+
+def test_int8_io_has_int8_tensors_and_runner_dequantizes(model_and_data, tmp_path):
+    model, x = model_and_data
+    path = to_tflite(model, str(tmp_path / "m.tflite"), quantize="int8", representative_data=x, int8_io=True)
+    runner = TFLiteModel(path)
+    assert runner.input_dtype == np.int8
+    # int8 waveform input costs resolution: 1/127 of the calibrated range, so a looser bound.
+    np.testing.assert_allclose(runner(x), model(x).numpy(), atol=0.15, rtol=0)
+
+
+def test_dynamic_batch_runs_any_batch_size(model_and_data, tmp_path):
+    model, x = model_and_data
+    runner = TFLiteModel(to_tflite(model, str(tmp_path / "m.tflite")))
+    assert runner.input_shape == (-1, 64)
+    for n in (1, 7, 16):
+        np.testing.assert_allclose(runner(x[:n]), model(x[:n]).numpy(), atol=1e-5)
+    np.testing.assert_allclose(runner.predict(x, batch_size=5), model(x).numpy(), atol=1e-5)
+
+
+def test_representative_data_accepts_dataset_of_pairs(model_and_data, tmp_path):
+    model, x = model_and_data
+    ds = tf.data.Dataset.from_tensor_slices((x, np.zeros(len(x), "int32"))).batch(4)
+    path = to_tflite(model, str(tmp_path / "m.tflite"), quantize="int8", representative_data=ds)
+    np.testing.assert_allclose(TFLiteModel(path)(x), model(x).numpy(), atol=0.1)
+
+
+def test_non_builtin_op_is_named(tmp_path):
+    inputs = keras.Input((4, 4))
+    outputs = keras.layers.Lambda(tf.linalg.det)(inputs)
+    with pytest.raises(ValueError, match="Offending ops: MatrixDeterminant"):
+        to_tflite(keras.Model(inputs, outputs), str(tmp_path / "bad.tflite"))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"quantize": "int4"}, "quantize"),
+        ({"quantize": "int8"}, "representative_data"),
+        ({"quantize": None, "int8_io": True}, "int8_io"),
+    ],
+)
+def test_bad_arguments(model_and_data, tmp_path, kwargs, match):
+    model, _ = model_and_data
+    with pytest.raises(ValueError, match=match):
+        to_tflite(model, str(tmp_path / "m.tflite"), **kwargs)
+
+
+def test_runner_rejects_wrong_shape_and_missing_file(model_and_data, tmp_path):
+    model, x = model_and_data
+    runner = TFLiteModel(to_tflite(model, str(tmp_path / "m.tflite")))
+    with pytest.raises(ValueError, match="does not match"):
+        runner(x[:, :32])
+    with pytest.raises(ValueError, match="No TFLite model"):
+        TFLiteModel(str(tmp_path / "missing.tflite"))
