@@ -1,0 +1,94 @@
+"""File lists with integer labels, shared by every dataset source; no TensorFlow needed."""
+
+import dataclasses
+import random
+
+from tfaudio.errors import AudioError
+from tfaudio.io import audio_info
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """The files of one dataset split and their labels, as indices into the label list.
+
+    Args:
+        paths: tuple of str. Audio file paths.
+        labels: tuple of int. `labels[i]` is the class index of `paths[i]`.
+
+    Example:
+        >>> train, test, labels = tfaudio.data.fsdd_files("fsdd")
+        >>> len(train), len(test), labels[train.labels[0]]
+        (2700, 300, '0')
+    """
+
+    paths: tuple
+    labels: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "paths", tuple(str(p) for p in self.paths))
+        object.__setattr__(self, "labels", tuple(int(x) for x in self.labels))
+        if len(self.paths) != len(self.labels):
+            raise ValueError(
+                f"`paths` and `labels` must have the same length. Received: {len(self.paths)} paths "
+                f"and {len(self.labels)} labels"
+            )
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __iter__(self):
+        return iter(zip(self.paths, self.labels))
+
+    def validate(self, min_seconds=None, max_seconds=None, max_reported=20):
+        """Header check of every file (`tfaudio.io.audio_info`), so a long job fails before it starts.
+
+        Raises:
+            AudioError: listing every bad file (up to `max_reported`) with its reason.
+        """
+        problems = []
+        for path in self.paths:
+            try:
+                audio_info(path, min_seconds=min_seconds, max_seconds=max_seconds)
+            except AudioError as e:
+                problems.append(str(e))
+        if problems:
+            shown = "\n  ".join(problems[:max_reported])
+            more = f"\n  ... and {len(problems) - max_reported} more" if len(problems) > max_reported else ""
+            raise AudioError(f"{len(problems)} of {len(self.paths)} audio files are bad:\n  {shown}{more}")
+
+
+def label_index(names):
+    """The sorted, de-duplicated label list and a name -> index dict."""
+    labels = sorted({str(n) for n in names})
+    return labels, {name: i for i, name in enumerate(labels)}
+
+
+def stratified_split(paths, label_ids, validation_split, seed=0):
+    """Splits `(paths, label_ids)` into train/test Splits, holding out `validation_split` of each class.
+
+    Deterministic for a given `seed`: the files of each class are sorted, shuffled with
+    `random.Random(seed)`, and the first `round(n * validation_split)` (at least 1 when the class
+    has 2 or more files) go to the test split.
+    """
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or not (
+        0.0 < validation_split < 1.0
+    ):
+        raise ValueError(
+            f"`validation_split` must be a float in (0, 1) or None. Received: validation_split={validation_split!r}"
+        )
+    by_class = {}
+    for path, label in zip(paths, label_ids):
+        by_class.setdefault(label, []).append(str(path))
+    rng = random.Random(seed)
+    train, test = [], []
+    for label in sorted(by_class):
+        files = sorted(by_class[label])
+        rng.shuffle(files)
+        n_test = int(round(len(files) * validation_split))
+        if len(files) >= 2:
+            n_test = min(max(n_test, 1), len(files) - 1)
+        test += [(p, label) for p in files[:n_test]]
+        train += [(p, label) for p in files[n_test:]]
+    train.sort()
+    test.sort()
+    return Split([p for p, _ in train], [y for _, y in train]), Split([p for p, _ in test], [y for _, y in test])
