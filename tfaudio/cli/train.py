@@ -1,0 +1,156 @@
+"""`tfaudio train`: fit a registered model on a dataset and write a run folder."""
+
+import json
+
+HELP = "Train a registered model on a dataset (fsdd:PATH, folder:PATH, manifest:CSV) and write a run folder."
+
+
+def _override(text):
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--override takes KEY=VALUE. Received: {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value  # bare strings need no quotes: --override pooling=global
+
+
+def add_arguments(parser):
+    from tfaudio.training.strategy import MIXED_PRECISION, STRATEGIES
+
+    g = parser.add_argument_group("run")
+    g.add_argument("--model", required=True, help="Registered model name (see tfaudio.models.available()).")
+    g.add_argument("--data", required=True, help="Data spec: fsdd:PATH, folder:PATH or manifest:CSV.")
+    g.add_argument("--epochs", type=int, default=10, help="Training epochs (first stage). Defaults to 10.")
+    g.add_argument("--out", required=True, help="Run folder: model.keras, labels.json, metrics.json, run_config.json, "
+                   "checkpoints/, backup/, logs/ (TensorBoard).")
+    g.add_argument("--sample-rate", type=int, default=16000, help="Audio is resampled to this rate (Hz). Defaults to 16000.")
+    g.add_argument("--clip-seconds", type=float, default=1.0, help="Clips are cropped/padded to this length. Defaults to 1.0.")
+    g.add_argument("--batch-size", type=int, default=32,
+                   help="Batch size per replica; the global batch is this times the replicas. Defaults to 32.")
+    g.add_argument("--seed", type=int, default=0, help="Seed of weights, shuffling and augmentation. Defaults to 0.")
+    g.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                   help="Model constructor override, VALUE in JSON (e.g. --override dense_units=[256]). Repeatable.")
+    g.add_argument("--resume", action="store_true",
+                   help="Continue a finished or stopped run in --out from checkpoints/last.keras (e.g. with more "
+                   "--epochs). An interrupted run resumes from backup/ by itself when the same command is rerun.")
+    g.add_argument("--steps-per-epoch", type=int, default=None, help="Limit the steps of an epoch (default: whole dataset).")
+    g.add_argument("--backup-every-steps", type=int, default=None,
+                   help="Back up training state every N steps as well as at epoch ends (default: epoch ends only).")
+    g.add_argument("--cache", default="memory", help="Cache decoded clips: 'memory', a file path, or 'none'. Defaults to memory.")
+    g.add_argument("--quiet", action="store_true", help="No Keras progress bars (one line per epoch).")
+
+    g = parser.add_argument_group("optimisation")
+    g.add_argument("--learning-rate", type=float, default=1e-3, help="Peak learning rate. Defaults to 1e-3.")
+    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam", help="Defaults to adam.")
+    g.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay.")
+    g.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+                   help="Learning-rate schedule: constant, or linear warm-up then cosine decay. Defaults to constant.")
+    g.add_argument("--warmup-epochs", type=float, default=0.0, help="Warm-up length for --schedule cosine.")
+    g.add_argument("--min-learning-rate", type=float, default=0.0, help="Final learning rate of the cosine decay.")
+    g.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE",
+                   help="Stop after PATIENCE epochs without improvement of --monitor (0: off).")
+    g.add_argument("--monitor", default="val_loss", help="Metric for early stopping and best.keras. Defaults to val_loss.")
+
+    g = parser.add_argument_group("distribution and precision")
+    g.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                   help="auto: multi_worker when TF_CONFIG lists >1 worker, mirrored with >1 GPU, else one_device.")
+    g.add_argument("--mixed-precision", choices=MIXED_PRECISION, default="none",
+                   help="Mixed precision; frontends and logits stay float32. Defaults to none.")
+
+    g = parser.add_argument_group("augmentation (training only; absent from exported models)")
+    g.add_argument("--spec-augment", action="store_true", help="SpecAugment time/frequency masks after the frontend.")
+    g.add_argument("--freq-mask", type=int, default=10, help="SpecAugment F: widest frequency mask (bins/filters).")
+    g.add_argument("--num-freq-masks", type=int, default=2, help="SpecAugment m_F.")
+    g.add_argument("--time-mask-seconds", type=float, default=0.1, help="SpecAugment T, in seconds.")
+    g.add_argument("--num-time-masks", type=int, default=2, help="SpecAugment m_T.")
+    g.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA", help="Mixup with Beta(ALPHA, ALPHA) (0: off).")
+    g.add_argument("--noise", action="store_true", help="Additive white noise at a random SNR.")
+    g.add_argument("--noise-dir", default=None, help="Additive noise from the audio files in this folder.")
+    g.add_argument("--snr-db", type=float, nargs=2, default=(5.0, 40.0), metavar=("MIN", "MAX"),
+                   help="SNR range of additive noise in dB. Defaults to 5 40.")
+    g.add_argument("--gain-db", type=float, default=0.0, help="Random gain in [-G, G] dB (0: off).")
+    g.add_argument("--time-shift", type=float, default=0.0, metavar="SECONDS", help="Random time shift up to SECONDS.")
+    g.add_argument("--augment-probability", type=float, default=1.0, help="Chance each waveform augmentation applies.")
+
+    g = parser.add_argument_group("two-stage fine-tuning (models with a backbone)")
+    g.add_argument("--freeze-backbone", action="store_true", help="Train the head only for --epochs.")
+    g.add_argument("--fine-tune-epochs", type=int, default=0, help="Then unfreeze the backbone for this many epochs.")
+    g.add_argument("--fine-tune-learning-rate", type=float, default=None,
+                   help="Learning rate of the fine-tuning stage. Defaults to --learning-rate / 10.")
+
+
+def config_from_args(args):
+    from tfaudio.training import TrainConfig
+
+    return TrainConfig(
+        model=args.model,
+        data=args.data,
+        out=args.out,
+        epochs=args.epochs,
+        sample_rate=args.sample_rate,
+        clip_seconds=args.clip_seconds,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        optimizer=args.optimizer,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        warmup_epochs=args.warmup_epochs,
+        min_learning_rate=args.min_learning_rate,
+        early_stopping_patience=args.early_stopping,
+        monitor=args.monitor,
+        strategy=args.strategy,
+        mixed_precision=args.mixed_precision,
+        seed=args.seed,
+        overrides=dict(_override(o) for o in args.override),
+        spec_augment=args.spec_augment,
+        freq_mask_param=args.freq_mask,
+        num_freq_masks=args.num_freq_masks,
+        time_mask_seconds=args.time_mask_seconds,
+        num_time_masks=args.num_time_masks,
+        mixup=args.mixup,
+        noise=args.noise,
+        noise_dir=args.noise_dir,
+        min_snr_db=args.snr_db[0],
+        max_snr_db=args.snr_db[1],
+        gain_db=args.gain_db,
+        time_shift_seconds=args.time_shift,
+        augment_probability=args.augment_probability,
+        freeze_backbone=args.freeze_backbone,
+        fine_tune_epochs=args.fine_tune_epochs,
+        fine_tune_learning_rate=args.fine_tune_learning_rate,
+        resume=args.resume,
+        steps_per_epoch=args.steps_per_epoch,
+        backup_every_steps=args.backup_every_steps,
+        cache=None if args.cache == "none" else args.cache,
+        verbose=2 if args.quiet else "auto",
+    )
+
+
+def run(args):
+    from tfaudio.training import train
+
+    try:
+        config = config_from_args(args)
+        result = train(config)
+    except ValueError as e:
+        print(f"error: {e}")
+        return 2
+    test = result.get("test") or {}
+    print(f"Wrote {config.out}/model.keras (last epoch); test accuracy {test.get('accuracy', float('nan')):.4f}")
+    return 0
+
+
+def main(argv=None):
+    """`python -m tfaudio.cli.train ...` (same as `tfaudio train ...`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="tfaudio train", description=HELP)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""SpecAugment: random time and frequency masks on spectrograms, at training time only."""
+
+import tensorflow as tf
+
+from tfaudio.backend import register_serializable
+from tfaudio.layers._random import RandomAugmentation, split_seed
+
+
+def _band_mask(seed, batch, size, num_masks, max_width, ratio=1.0):
+    """`[batch, size]` bool: union of `num_masks` bands of width ~ U{0..max_width} per example.
+
+    Widths are drawn uniformly from `0..min(max_width, floor(ratio * size))`, starts
+    uniformly from `0..size - width` (Park et al. 2019, section 2).
+    """
+    width_seed, start_seed = split_seed(seed, 2)
+    limit = tf.minimum(tf.cast(max_width, tf.int32), tf.cast(tf.floor(ratio * tf.cast(size, tf.float32)), tf.int32))
+    width = tf.random.stateless_uniform([batch, num_masks], seed=width_seed, minval=0, maxval=limit + 1, dtype=tf.int32)
+    u = tf.random.stateless_uniform([batch, num_masks], seed=start_seed)
+    start = tf.cast(tf.floor(u * tf.cast(size - width + 1, tf.float32)), tf.int32)
+    index = tf.range(size)[None, None, :]
+    inside = (index >= start[:, :, None]) & (index < (start + width)[:, :, None])
+    return tf.reduce_any(inside, axis=1)
+
+
+@register_serializable
+class SpecAugment(RandomAugmentation):
+    """Time and frequency masking of SpecAugment (Park et al., Interspeech 2019, arXiv 1904.08779).
+
+    On a spectrogram with `τ` frames and `ν` frequency bins, per example:
+    `num_freq_masks` frequency masks of width `f ~ U{0..freq_mask_param}` starting
+    at `f0 ~ U{0..ν - f}`, and `num_time_masks` time masks of width
+    `t ~ U{0..min(time_mask_param, floor(max_time_ratio * τ))}` starting at
+    `t0 ~ U{0..τ - t}`; masked cells are set to `mask_value`. Time warping (the
+    paper's third, least effective policy) is not implemented. Masks may overlap.
+
+    Any time-frequency representation works: log-mel spectrograms, or a filter
+    bank's output such as SincNet's band-pass channels `[batch, samples, filters]`.
+    Identity when `training` is false, so the layer vanishes from exported graphs.
+
+    Defaults are sized for ~1 s clips (~100 frames, 40-128 bins); the paper's
+    LibriSpeech policy "LD" is `freq_mask_param=27, num_freq_masks=2,
+    time_mask_param=100, num_time_masks=2, max_time_ratio=1.0`.
+
+    Args:
+        freq_mask_param: int. `F`, the widest frequency mask in bins. Defaults to 10.
+        num_freq_masks: int. `m_F`. Defaults to 2.
+        time_mask_param: int. `T`, the widest time mask in frames. Defaults to 20.
+        num_time_masks: int. `m_T`. Defaults to 2.
+        max_time_ratio: float in (0, 1]. `p`, upper bound of a time mask as a
+            fraction of the frames. Defaults to 1.0.
+        mask_value: float or "mean". Value of masked cells: a constant (0 for
+            mean-normalised inputs, as in the paper), or "mean" for each example's
+            mean value (suits un-normalised dB spectrograms). Defaults to 0.0.
+        seed: int or None. Seed of the random stream (see `RandomAugmentation`).
+        **kwargs: base layer arguments (`name`, `dtype`).
+
+    Call arguments:
+        inputs: float tensor `[batch, frames, bins]` or `[batch, frames, bins, channels]`.
+        training: bool. Augment only when true.
+
+    Input shape:
+        `(batch, frames, bins)` or `(batch, frames, bins, channels)`.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+    >>> layer = SpecAugment(freq_mask_param=8, time_mask_param=10, seed=1)
+    >>> y = layer(tf.ones([4, 100, 64]), training=True)  # some rows/columns zeroed
+    """
+
+    def __init__(
+        self,
+        freq_mask_param=10,
+        num_freq_masks=2,
+        time_mask_param=20,
+        num_time_masks=2,
+        max_time_ratio=1.0,
+        mask_value=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(seed=seed, **kwargs)
+        for name, value in (
+            ("freq_mask_param", freq_mask_param),
+            ("num_freq_masks", num_freq_masks),
+            ("time_mask_param", time_mask_param),
+            ("num_time_masks", num_time_masks),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"`{name}` must be an int >= 0. Received: {name}={value!r}")
+        if not 0.0 < max_time_ratio <= 1.0:
+            raise ValueError(f"`max_time_ratio` must be in (0, 1]. Received: max_time_ratio={max_time_ratio!r}")
+        self.freq_mask_param = freq_mask_param
+        self.num_freq_masks = num_freq_masks
+        self.time_mask_param = time_mask_param
+        self.num_time_masks = num_time_masks
+        self.max_time_ratio = float(max_time_ratio)
+        if mask_value != "mean" and not isinstance(mask_value, (int, float)):
+            raise ValueError(f"`mask_value` must be a number or 'mean'. Received: mask_value={mask_value!r}")
+        self.mask_value = mask_value if mask_value == "mean" else float(mask_value)
+
+    def build(self, input_shape):
+        if len(input_shape) not in (3, 4):
+            raise ValueError(
+                "SpecAugment expects `[batch, frames, bins]` or `[batch, frames, bins, channels]`. "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
+        super().build(input_shape)
+
+    def _augment(self, inputs, seed):
+        time_seed, freq_seed = split_seed(seed, 2)
+        shape = tf.shape(inputs)
+        batch, frames, bins = shape[0], shape[1], shape[2]
+        masked = tf.zeros([batch, frames, bins], tf.bool)
+        if self.num_time_masks and self.time_mask_param:
+            time = _band_mask(time_seed, batch, frames, self.num_time_masks, self.time_mask_param, self.max_time_ratio)
+            masked = masked | time[:, :, None]
+        if self.num_freq_masks and self.freq_mask_param:
+            freq = _band_mask(freq_seed, batch, bins, self.num_freq_masks, self.freq_mask_param)
+            masked = masked | freq[:, None, :]
+        if len(inputs.shape) == 4:
+            masked = masked[:, :, :, None]
+        if self.mask_value == "mean":
+            value = tf.reduce_mean(inputs, axis=list(range(1, len(inputs.shape))), keepdims=True)
+        else:
+            value = tf.cast(self.mask_value, inputs.dtype)
+        return tf.where(masked, value, inputs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "freq_mask_param": self.freq_mask_param,
+                "num_freq_masks": self.num_freq_masks,
+                "time_mask_param": self.time_mask_param,
+                "num_time_masks": self.num_time_masks,
+                "max_time_ratio": self.max_time_ratio,
+                "mask_value": self.mask_value,
+            }
+        )
+        return config

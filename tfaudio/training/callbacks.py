@@ -1,0 +1,152 @@
+"""Callbacks of the training loop: a resumable per-epoch log and best/last model checkpoints."""
+
+import hashlib
+import json
+import math
+import os
+
+import numpy as np
+
+from tfaudio.backend import keras
+
+
+def weights_digest(model):
+    """SHA-256 of all of `model`'s weights (values, in order): equal digests mean equal weights."""
+    digest = hashlib.sha256()
+    for w in model.weights:
+        digest.update(np.ascontiguousarray(np.asarray(w.numpy() if hasattr(w, "numpy") else w)).tobytes())
+    return digest.hexdigest()
+
+
+def _jsonable(logs):
+    out = {}
+    for key, value in (logs or {}).items():
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            continue
+        out[key] = value if math.isfinite(value) else None
+    return out
+
+
+def read_jsonl(path):
+    """Rows of a JSON-lines file; a torn last line (process killed mid-write) is skipped."""
+    rows = []
+    if not os.path.isfile(path):
+        return rows
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Appends one JSON line per event to `path`, surviving restarts.
+
+    Events: `{"event": "start", "epoch": E, "weights": digest}` when the first
+    epoch of a `fit` begins (after `BackupAndRestore` restored the state, so a
+    resumed run shows the restored epoch and weights), and `{"event": "epoch",
+    "epoch": E, "weights": digest, "stage": ..., <logs>}` when an epoch ends.
+    Place it after `BackupAndRestore` in the callback list.
+
+    Args:
+        path: str. The JSON-lines file.
+        stage: str. Name of the training stage ("train", "fine_tune").
+        digest_weights: bool. Record weight digests (costs a host copy of the
+            weights per epoch). Defaults to True.
+    """
+
+    def __init__(self, path, stage="train", digest_weights=True):
+        super().__init__()
+        self.path = path
+        self.stage = stage
+        self.digest_weights = digest_weights
+        self._started = False
+
+    def _write(self, row):
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _digest(self):
+        return weights_digest(self.model) if self.digest_weights else None
+
+    def on_train_begin(self, logs=None):
+        self._started = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self._started:
+            self._started = True
+            self._write({"event": "start", "stage": self.stage, "epoch": int(epoch), "weights": self._digest()})
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"event": "epoch", "stage": self.stage, "epoch": int(epoch), "weights": self._digest()}
+        row.update(_jsonable(logs))
+        lr = getattr(self.model.optimizer, "learning_rate", None)
+        if lr is not None:
+            try:
+                row["learning_rate"] = float(np.asarray(lr))
+            except (TypeError, ValueError):
+                pass
+        self._write(row)
+
+
+def _atomic_save(model, path):
+    tmp = path[: -len(".keras")] + ".tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+class ModelCheckpoints(keras.callbacks.Callback):
+    """Saves `last.keras` after every epoch and `best.keras` when `monitor` improves.
+
+    Unlike `keras.callbacks.ModelCheckpoint`, it saves `export_model` (the clean
+    model, without the augmentation wrapper used for training) through
+    `export_fn`, writes atomically (a kill mid-save leaves the previous file),
+    and keeps the best value in `best.json` so a resumed run keeps comparing
+    against it.
+
+    Args:
+        directory: str. Folder of `last.keras`, `best.keras`, `best.json`.
+        export_fn: callable returning the `keras.Model` to save.
+        monitor: str. Log key to compare. Defaults to "val_loss".
+        mode: "min" or "max". Defaults to "min".
+    """
+
+    def __init__(self, directory, export_fn, monitor="val_loss", mode="min"):
+        super().__init__()
+        if mode not in ("min", "max"):
+            raise ValueError(f"`mode` must be 'min' or 'max'. Received: mode={mode!r}")
+        self.directory = directory
+        self.export_fn = export_fn
+        self.monitor = monitor
+        self.mode = mode
+        self._best_path = os.path.join(directory, "best.json")
+
+    def best(self):
+        if os.path.isfile(self._best_path):
+            with open(self._best_path, encoding="utf-8") as f:
+                return json.load(f)
+        return None
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.directory, exist_ok=True)
+        model = self.export_fn()
+        _atomic_save(model, os.path.join(self.directory, "last.keras"))
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        value = float(value)
+        best = self.best()
+        better = best is None or (value < best["value"] if self.mode == "min" else value > best["value"])
+        if better and math.isfinite(value):
+            _atomic_save(model, os.path.join(self.directory, "best.keras"))
+            tmp = self._best_path + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump({"epoch": int(epoch), "monitor": self.monitor, "value": value}, f)
+            os.replace(tmp, self._best_path)

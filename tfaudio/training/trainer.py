@@ -1,0 +1,526 @@
+"""The fit loop behind `tfaudio train`, usable from scripts: strategy, augmentation, checkpoints, resume.
+
+Example:
+>>> from tfaudio.training import TrainConfig, train
+>>> result = train(TrainConfig(model="sincnet", data="fsdd:/data/fsdd", epochs=10,
+...                            sample_rate=8000, out="runs/sincnet"))
+>>> result["test"]["accuracy"]
+"""
+
+import dataclasses
+import inspect
+import json
+import math
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from tfaudio.backend import keras
+from tfaudio.training import callbacks as cb
+from tfaudio.training import losses, mixup, strategy as strategies
+from tfaudio.training.schedules import WarmupCosine
+
+# Layers computed in float32 under mixed precision (spectra and filter banks lose
+# too much in float16), and after which SpecAugment is inserted.
+FRONTEND_CLASSES = ("LogMelSpectrogram", "SincConv1D", "KaldiFbank", "FeatureExtractor")
+
+MODEL_FILE = "model.keras"
+LABELS_FILE = "labels.json"
+METRICS_FILE = "metrics.json"
+RUN_CONFIG_FILE = "run_config.json"
+EVENTS_FILE = "events.jsonl"
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every option of a training run; saved as `run_config.json` in the run folder.
+
+    Sizes: `batch_size` is per replica; the dataset is batched with
+    `batch_size * replicas` (the global batch).
+    """
+
+    model: str
+    data: str = None  # data spec "fsdd:PATH", "folder:PATH", "manifest:CSV"
+    out: str = "runs/train"
+    epochs: int = 10
+    sample_rate: int = 16000
+    clip_seconds: float = 1.0
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"  # adam | adamw | sgd
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # constant | cosine (with warm-up)
+    warmup_epochs: float = 0.0
+    min_learning_rate: float = 0.0
+    early_stopping_patience: int = 0  # 0: off
+    monitor: str = "val_loss"
+    strategy: str = "auto"
+    mixed_precision: str = "none"
+    seed: int = 0
+    overrides: dict = dataclasses.field(default_factory=dict)
+    # Augmentation (all off by default).
+    spec_augment: bool = False
+    freq_mask_param: int = 10
+    num_freq_masks: int = 2
+    time_mask_seconds: float = 0.1
+    num_time_masks: int = 2
+    mixup: float = 0.0  # Beta(alpha, alpha); 0: off
+    noise: bool = False  # white noise (implied by noise_dir)
+    noise_dir: str = None
+    min_snr_db: float = 5.0
+    max_snr_db: float = 40.0
+    gain_db: float = 0.0  # random gain in [-gain_db, gain_db]; 0: off
+    time_shift_seconds: float = 0.0  # 0: off
+    augment_probability: float = 1.0
+    # Two-stage fine-tuning of models with a `backbone`.
+    freeze_backbone: bool = False
+    fine_tune_epochs: int = 0
+    fine_tune_learning_rate: float = None
+    # Run control.
+    resume: bool = False
+    steps_per_epoch: int = None
+    backup_every_steps: int = None  # None: back up at the end of every epoch
+    cache: str = "memory"
+    verbose: object = "auto"
+
+    def to_json(self):
+        return dataclasses.asdict(self)
+
+    def validate(self):
+        if self.epochs < 0:
+            raise ValueError(f"`epochs` must be >= 0. Received: epochs={self.epochs!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"`batch_size` must be >= 1. Received: batch_size={self.batch_size!r}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"`learning_rate` must be positive. Received: learning_rate={self.learning_rate!r}")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"`schedule` must be 'constant' or 'cosine'. Received: schedule={self.schedule!r}")
+        if self.optimizer not in ("adam", "adamw", "sgd"):
+            raise ValueError(f"`optimizer` must be adam, adamw or sgd. Received: optimizer={self.optimizer!r}")
+        if self.mixup < 0:
+            raise ValueError(f"`mixup` must be >= 0. Received: mixup={self.mixup!r}")
+        if self.strategy not in strategies.STRATEGIES:
+            raise ValueError(f"`strategy` must be one of {strategies.STRATEGIES}. Received: strategy={self.strategy!r}")
+        if self.mixed_precision not in strategies.MIXED_PRECISION:
+            raise ValueError(
+                f"`mixed_precision` must be one of {strategies.MIXED_PRECISION}. "
+                f"Received: mixed_precision={self.mixed_precision!r}"
+            )
+        if self.fine_tune_epochs and not self.freeze_backbone:
+            raise ValueError(
+                "`fine_tune_epochs` continues a run whose backbone was frozen; set `freeze_backbone=True`. "
+                f"Received: fine_tune_epochs={self.fine_tune_epochs!r}, freeze_backbone=False"
+            )
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def load_data(config, global_batch_size):
+    """`(train_ds, test_ds, labels)` of `config.data` through `tfaudio.data.from_spec`."""
+    from tfaudio import data as tfdata
+
+    kwargs = {
+        "sample_rate": config.sample_rate,
+        "clip_seconds": config.clip_seconds,
+        "batch_size": global_batch_size,
+        "seed": config.seed,
+        "cache": config.cache,
+    }
+    if hasattr(tfdata, "from_spec"):
+        fn, args = tfdata.from_spec, (config.data,)
+    else:  # until `from_spec` exists: the fsdd reader of API.md
+        kind, _, path = config.data.partition(":")
+        if kind != "fsdd":
+            raise ValueError(f"Only fsdd:PATH data specs are readable yet. Received: data={config.data!r}")
+        fn, args = tfdata.fsdd, (path,)
+    accepted = inspect.signature(fn).parameters
+    if not any(p.kind == p.VAR_KEYWORD for p in accepted.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    train_ds, test_ds, labels = fn(*args, **kwargs)
+    return train_ds, test_ds, [str(x) for x in labels]
+
+
+def _count_batches(dataset):
+    n = int(dataset.cardinality())
+    if n >= 0:
+        return n
+    return sum(1 for _ in dataset)
+
+
+def prepare_datasets(train_ds, test_ds, num_classes, config):
+    """Mixup (soft labels) on training batches, auto-shard options, prefetch."""
+    if config.mixup:
+        train_ds = mixup.mixup_dataset(train_ds, config.mixup, num_classes, seed=config.seed)
+        if test_ds is not None:
+            test_ds = mixup.one_hot_dataset(test_ds, num_classes)
+    train_ds = strategies.shard_options(train_ds).prefetch(tf.data.AUTOTUNE)
+    if test_ds is not None:
+        test_ds = strategies.shard_options(test_ds).prefetch(tf.data.AUTOTUNE)
+    return train_ds, test_ds
+
+
+# ---------------------------------------------------------------------------- model
+
+
+def _is_frontend(layer):
+    return type(layer).__name__ in FRONTEND_CLASSES or getattr(layer, "is_frontend", False)
+
+
+def waveform_augmentations(config):
+    """The waveform augmentation layers a config asks for, in application order."""
+    from tfaudio.layers.additive_noise import AdditiveNoise
+    from tfaudio.layers.random_gain import RandomGain
+    from tfaudio.layers.time_shift import TimeShift
+
+    layers = []
+    p = config.augment_probability
+    if config.time_shift_seconds:
+        layers.append(
+            TimeShift(config.time_shift_seconds, config.sample_rate, probability=p, seed=config.seed + 1, name="time_shift")
+        )
+    if config.gain_db:
+        layers.append(RandomGain(-config.gain_db, config.gain_db, probability=p, seed=config.seed + 2, name="random_gain"))
+    if config.noise or config.noise_dir:
+        layers.append(
+            AdditiveNoise(
+                config.min_snr_db,
+                config.max_snr_db,
+                noise_dir=config.noise_dir,
+                sample_rate=config.sample_rate,
+                probability=p,
+                seed=config.seed + 3,
+                name="additive_noise",
+            )
+        )
+    return layers
+
+
+def training_model(model, config, waveform_layers=None, spec_augment=None):
+    """Wraps a registry model for training: augmentation in front, float32 logits.
+
+    - Waveform augmentations (`waveform_augmentations(config)`) run before the model.
+    - With `config.spec_augment`, a `SpecAugment` layer follows the model's first
+      frontend layer (`LogMelSpectrogram`, `SincConv1D`, ...): the model's graph is
+      re-run with the same layers (`keras.models.clone_model` with
+      `clone_function=identity`), so weights stay shared with `model`.
+    - Under mixed precision, frontend layers are re-created with `dtype="float32"`
+      (their weights are copied back by `sync_back`) and the logits are cast to float32.
+
+    Returns:
+        `(train_model, sync_back)`: the `keras.Model` to fit, and a function that
+        copies weights of re-created layers back into `model` (call it before saving
+        `model`; a no-op when nothing was re-created).
+    """
+    from tfaudio.layers.spec_augment import SpecAugment
+
+    waveform_layers = waveform_augmentations(config) if waveform_layers is None else waveform_layers
+    mixed = keras.mixed_precision.global_policy().name != "float32"
+    recreated = {}
+    inner = model
+    if config.spec_augment or mixed:
+        frontends = [layer for layer in model.layers if _is_frontend(layer)]
+        if config.spec_augment and not frontends:
+            raise ValueError(
+                f"--spec-augment needs a frontend layer ({', '.join(FRONTEND_CLASSES)}) at the top level of "
+                f"the model. Received: model={config.model!r} with layers {[l.name for l in model.layers]}"
+            )
+        first = frontends[0] if frontends else None
+
+        def clone_function(layer):
+            if mixed and _is_frontend(layer):
+                clone = layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+                recreated[id(layer)] = (layer, clone)
+                return clone
+            return layer
+
+        def call_function(layer, *args, **kwargs):
+            outputs = layer(*args, **kwargs)
+            original = recreated.get(id(layer), (layer,))[0] if mixed else layer
+            if config.spec_augment and (layer is first or original is first):
+                nonlocal spec_augment
+                if spec_augment is None:
+                    frames = outputs.shape[1]
+                    frames_per_second = frames / config.clip_seconds if frames else 100.0
+                    spec_augment = SpecAugment(
+                        freq_mask_param=config.freq_mask_param,
+                        num_freq_masks=config.num_freq_masks,
+                        time_mask_param=int(round(config.time_mask_seconds * frames_per_second)),
+                        num_time_masks=config.num_time_masks,
+                        mask_value="mean",
+                        seed=config.seed + 4,
+                        name="spec_augment",
+                        dtype="float32" if mixed else None,
+                    )
+                outputs = spec_augment(outputs)
+            return outputs
+
+        # Re-created frontends need their weights: build them, then copy.
+        inner = keras.models.clone_model(model, clone_function=clone_function, call_function=call_function)
+        for original, clone in recreated.values():
+            clone.set_weights(original.get_weights())
+
+    inputs = keras.Input(shape=model.inputs[0].shape[1:], dtype="float32", name="waveform")
+    x = inputs
+    for layer in waveform_layers:
+        x = layer(x)
+    outputs = inner(x)
+    if mixed:
+        outputs = keras.layers.Activation("linear", dtype="float32", name="logits_float32")(outputs)
+    train_model = keras.Model(inputs, outputs, name=f"{model.name}_training")
+
+    def sync_back():
+        for original, clone in recreated.values():
+            original.set_weights(clone.get_weights())
+
+    return train_model, sync_back
+
+
+def find_backbone(model):
+    """The model's `backbone` sub-model (attribute or layer named "backbone"), or None."""
+    backbone = getattr(model, "backbone", None)
+    if isinstance(backbone, keras.layers.Layer):
+        return backbone
+    for layer in model.layers:
+        if layer.name == "backbone":
+            return layer
+    return None
+
+
+def make_optimizer(config, learning_rate, total_steps, warmup_steps):
+    if config.schedule == "cosine":
+        learning_rate = WarmupCosine(learning_rate, max(total_steps, 1), min(warmup_steps, total_steps), config.min_learning_rate)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay or 1e-4)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+    return keras.optimizers.Adam(learning_rate)
+
+
+# ----------------------------------------------------------------------------- run
+
+
+def _tensorboard_available():
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        print("TensorBoard is not installed (pip install tensorboard): no logs/ written.", flush=True)
+        return False
+    return True
+
+
+def _write_json(path, value):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _history(events_path):
+    """Per-epoch rows of the run, the latest write of each epoch winning (resumed epochs overwrite)."""
+    rows = {}
+    for row in cb.read_jsonl(events_path):
+        if row.get("event") == "epoch":
+            rows[row["epoch"]] = {k: v for k, v in row.items() if k not in ("event", "weights")}
+    return [rows[e] for e in sorted(rows)]
+
+
+def train(config, data=None, model=None):
+    """Trains `config.model` on `config.data` and writes the run folder `config.out`.
+
+    Args:
+        config: `TrainConfig`.
+        data: optional `(train_ds, test_ds, labels)` to use instead of reading
+            `config.data`; datasets of `(waveform [batch, samples], int label
+            [batch])` batched with the global batch size.
+        model: optional callable `(num_classes) -> keras.Model` replacing the
+            registry (scripts and tests with their own models).
+
+    Writes to `config.out` (on the chief worker only): `model.keras` (the model
+    after the last epoch, without augmentation layers, float32), `labels.json`,
+    `metrics.json` (per-epoch history + final test loss/accuracy),
+    `run_config.json`, `checkpoints/{last,best}.keras` (best by
+    `config.monitor` on the validation data, which is the test split),
+    `backup/` (`BackupAndRestore`; restarting the same command resumes from it,
+    losing at most the current epoch, or the steps since the last
+    `backup_every_steps` backup), `events.jsonl` and TensorBoard logs in `logs/`.
+
+    Returns:
+        The metrics dict also written to `metrics.json`.
+    """
+    config.validate()
+    started = time.time()
+    keras.utils.set_random_seed(config.seed)
+    strategies.set_mixed_precision(config.mixed_precision)
+    strategy = strategies.get_strategy(config.strategy)
+    chief = strategies.is_chief(strategy)
+    replicas = strategy.num_replicas_in_sync
+    batch = strategies.global_batch_size(config.batch_size, strategy)
+
+    out = os.path.abspath(config.out)
+    work = out if chief else os.path.join(out, "workers", "-".join(map(str, strategies.task_id())))
+    os.makedirs(work, exist_ok=True)
+    checkpoints = os.path.join(out, "checkpoints")
+    events_path = os.path.join(work, EVENTS_FILE)
+    backup_root = os.path.join(work, "backup")
+
+    has_backup = os.path.isdir(backup_root) and any(
+        name.endswith("training_metadata.json") for _, _, files in os.walk(backup_root) for name in files
+    )
+    finished = os.path.isfile(os.path.join(out, MODEL_FILE))
+    if chief and finished and not has_backup and not config.resume:
+        raise ValueError(
+            f"{out} already holds a finished run ({MODEL_FILE}). Pass resume=True (--resume) to continue it "
+            f"from checkpoints/last.keras, or choose another output folder. Received: out={config.out!r}"
+        )
+
+    # Data.
+    if data is None:
+        data = load_data(config, batch)
+    train_ds, test_ds, labels = data
+    num_classes = len(labels)
+    steps_per_epoch = config.steps_per_epoch or _count_batches(train_ds)
+    train_ds, test_ds = prepare_datasets(train_ds, test_ds, num_classes, config)
+    if chief:
+        _write_json(os.path.join(out, LABELS_FILE), list(labels))
+        run_config = config.to_json()
+        run_config.update({"out": out, "labels": list(labels), "num_replicas": replicas, "global_batch_size": batch})
+        _write_json(os.path.join(out, RUN_CONFIG_FILE), run_config)
+
+    # Model, under the strategy.
+    def build():
+        if model is not None:
+            return model(num_classes)
+        from tfaudio.models import build as build_model
+
+        return build_model(
+            config.model, num_classes, sample_rate=config.sample_rate, clip_seconds=config.clip_seconds, **config.overrides
+        )
+
+    with strategy.scope():
+        net = build()
+        train_model, sync_back = training_model(net, config)
+
+    if config.resume and not has_backup and os.path.isfile(os.path.join(checkpoints, "last.keras")):
+        last = keras.models.load_model(os.path.join(checkpoints, "last.keras"))
+        net.set_weights(last.get_weights())
+        resumed = [r["epoch"] for r in _history(events_path)]
+        initial_epoch = max(resumed) + 1 if resumed else 0
+        print(f"Resuming from checkpoints/last.keras at epoch {initial_epoch}.", flush=True)
+    else:
+        initial_epoch = 0
+
+    soft = bool(config.mixup)
+
+    def export_model():
+        """The clean float32 model with the current weights."""
+        sync_back()
+        if config.mixed_precision == "none":
+            return net
+        policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy("float32")
+        try:
+            clean = build()
+        finally:
+            keras.mixed_precision.set_global_policy(policy)
+        clean.set_weights(net.get_weights())
+        return clean
+
+    def fit_stage(stage, learning_rate, first_epoch, last_epoch, final):
+        epochs = last_epoch - first_epoch
+        total = max(epochs, 1) * steps_per_epoch
+        with strategy.scope():
+            optimizer = make_optimizer(config, learning_rate, total, int(config.warmup_epochs * steps_per_epoch))
+            train_model.compile(
+                optimizer=optimizer,
+                loss=losses.classification_loss(soft_labels=soft),
+                metrics=[losses.accuracy_metric(soft_labels=soft)],
+                jit_compile=False,
+            )
+        backup_dir = os.path.join(backup_root, stage)
+        callbacks = [
+            keras.callbacks.BackupAndRestore(
+                backup_dir,
+                save_freq=config.backup_every_steps or "epoch",
+                double_checkpoint=True,
+                delete_checkpoint=final,
+            ),
+            cb.EpochLog(events_path, stage=stage),
+        ]
+        if chief:
+            monitor = config.monitor if test_ds is not None else config.monitor.replace("val_", "")
+            callbacks.append(
+                cb.ModelCheckpoints(checkpoints, export_model, monitor=monitor, mode="max" if "acc" in monitor else "min")
+            )
+            if _tensorboard_available():
+                callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False, profile_batch=0))
+        if config.early_stopping_patience:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(monitor=config.monitor, patience=config.early_stopping_patience)
+            )
+        train_model.fit(
+            train_ds,
+            validation_data=test_ds,
+            epochs=last_epoch,
+            initial_epoch=first_epoch,
+            steps_per_epoch=config.steps_per_epoch,
+            callbacks=callbacks,
+            verbose=config.verbose,
+        )
+
+    backbone = find_backbone(net)
+    if config.freeze_backbone:
+        if backbone is None:
+            raise ValueError(
+                f"--freeze-backbone needs a model with a `backbone` sub-model. Received: model={config.model!r}"
+            )
+    two_stage = config.freeze_backbone and config.fine_tune_epochs > 0
+    fine_tune_started = os.path.isdir(os.path.join(backup_root, "fine_tune"))
+    if config.freeze_backbone:
+        backbone.trainable = False
+    if not fine_tune_started:
+        fit_stage("train", config.learning_rate, initial_epoch, config.epochs, final=not two_stage)
+    if two_stage:
+        backbone.trainable = True
+        fine_lr = config.fine_tune_learning_rate or config.learning_rate / 10.0
+        fit_stage("fine_tune", fine_lr, max(initial_epoch, config.epochs), config.epochs + config.fine_tune_epochs, True)
+        if chief and os.path.isdir(os.path.join(backup_root, "train")):
+            import shutil
+
+            shutil.rmtree(os.path.join(backup_root, "train"), ignore_errors=True)
+
+    # Final evaluation (every worker takes part), then the chief writes the results.
+    test = {}
+    if test_ds is not None:
+        values = train_model.evaluate(test_ds, verbose=0, return_dict=True)
+        test = {k: float(v) for k, v in values.items()}
+    result = {
+        "model_file": MODEL_FILE,
+        "model_selection": "last epoch (checkpoints/best.keras holds the best by " + config.monitor + ")",
+        "history": _history(events_path),
+        "test": test,
+        "best": None,
+        "num_replicas": replicas,
+        "global_batch_size": batch,
+        "steps_per_epoch": steps_per_epoch,
+        "seconds": time.time() - started,
+    }
+    if chief:
+        best_path = os.path.join(checkpoints, "best.json")
+        if os.path.isfile(best_path):
+            with open(best_path, encoding="utf-8") as f:
+                result["best"] = json.load(f)
+        final_model = export_model()
+        final_model.save(os.path.join(out, MODEL_FILE))
+        _write_json(os.path.join(out, METRICS_FILE), result)
+    if test:
+        print(f"Test accuracy: {test.get('accuracy', math.nan):.4f}  loss: {test.get('loss', math.nan):.4f}", flush=True)
+    return result
+
+
+def weights_of(model):
+    """All weights as NumPy arrays (for comparing runs)."""
+    return [np.asarray(w) for w in model.get_weights()]
