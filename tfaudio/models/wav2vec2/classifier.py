@@ -1,0 +1,108 @@
+"""wav2vec 2.0 audio classifier: backbone, projector, mean pooling over real frames, linear classifier."""
+
+import tensorflow as tf
+
+from tfaudio.backend import keras, register_serializable
+from tfaudio.models.wav2vec2.layers import FramePaddingMask
+
+
+@register_serializable
+class MaskedMeanPooling(keras.layers.Layer):
+    """Mean over time of the frames where `padding_mask` is true (all frames without a mask).
+
+    Call arguments:
+        inputs: `[batch, frames, channels]`.
+        padding_mask: optional bool `[batch, frames]`.
+
+    Output shape:
+        `[batch, channels]`.
+    """
+
+    def call(self, inputs, padding_mask=None):
+        if padding_mask is None:
+            return tf.reduce_mean(inputs, axis=1)
+        weights = tf.cast(padding_mask, inputs.dtype)[:, :, None]
+        return tf.reduce_sum(inputs * weights, axis=1) / tf.reduce_sum(weights, axis=1)
+
+    def compute_output_shape(self, inputs_shape, padding_mask_shape=None):
+        return (inputs_shape[0], inputs_shape[-1])
+
+
+@register_serializable
+class Wav2Vec2Classifier(keras.Model):
+    """Utterance classifier on a `Wav2Vec2Backbone`, like transformers' `Wav2Vec2ForSequenceClassification`.
+
+    `logits = classifier(mean_over_real_frames(projector(backbone(waveform))))`.
+
+    Args:
+        backbone: `Wav2Vec2Backbone`.
+        num_classes: int. Number of logits.
+        classifier_proj_size: int. Width of the projector before pooling. Defaults to 256.
+        freeze_feature_encoder: bool. Keeps the conv feature encoder's weights fixed
+            in training (as `freeze_feature_encoder()` in transformers). Defaults to False.
+
+    Input shape:
+        The backbone's: `[batch, samples]` waveform, or `{"waveform", "padding_mask"}`.
+
+    Output shape:
+        `[batch, num_classes]` logits.
+
+    Example:
+    >>> model = Wav2Vec2Classifier(Wav2Vec2Backbone(...), num_classes=10)
+    >>> model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    """
+
+    def __init__(self, backbone, num_classes, classifier_proj_size=256, freeze_feature_encoder=False, **kwargs):
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"`num_classes` must be a positive int. Received: num_classes={num_classes!r}")
+        if not isinstance(classifier_proj_size, int) or classifier_proj_size < 1:
+            raise ValueError(
+                f"`classifier_proj_size` must be a positive int. Received: classifier_proj_size={classifier_proj_size!r}"
+            )
+
+        # === Layers ===
+        projector = keras.layers.Dense(classifier_proj_size, name="projector")
+        pooling = MaskedMeanPooling(name="pooling")
+        classifier = keras.layers.Dense(num_classes, name="classifier")
+        frame_padding_mask = FramePaddingMask(backbone.conv_kernels, backbone.conv_strides, name="frame_padding_mask")
+        if freeze_feature_encoder:
+            backbone.feature_encoder.trainable = False
+
+        # === Functional model ===
+        waveform = keras.Input(shape=(backbone.num_samples,), dtype="float32", name="waveform")
+        if backbone.use_padding_mask:
+            padding_mask = keras.Input(shape=(backbone.num_samples,), dtype="int32", name="padding_mask")
+            inputs = {"waveform": waveform, "padding_mask": padding_mask}
+            hidden = projector(backbone(inputs))
+            pooled = pooling(hidden, padding_mask=frame_padding_mask(padding_mask, hidden))
+        else:
+            inputs = waveform
+            pooled = pooling(projector(backbone(waveform)))
+        logits = classifier(pooled)
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+
+        self.backbone = backbone
+        self.projector = projector
+        self.pooling = pooling
+        self.classifier = classifier
+
+        # === Config ===
+        self.num_classes = num_classes
+        self.classifier_proj_size = classifier_proj_size
+        self.freeze_feature_encoder = freeze_feature_encoder
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "backbone": keras.layers.serialize(self.backbone),
+            "num_classes": self.num_classes,
+            "classifier_proj_size": self.classifier_proj_size,
+            "freeze_feature_encoder": self.freeze_feature_encoder,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)
