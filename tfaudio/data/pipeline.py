@@ -134,16 +134,21 @@ def make_dataset(
         if shuffle:
             ds = ds.shuffle(min(len(split), shuffle_buffer), seed=seeds[0], reshuffle_each_iteration=True)
     if num_samples is not None:
+
+        def random_crop(element, crop_seed):
+            audio, label = element
+            return fit_length(audio, num_samples, seed=crop_seed), label
+
+        def centre_crop(audio, label):
+            return fit_length(audio, num_samples), label
+
         if training:
-            crop_seeds = tf.data.Dataset.random(seed=seeds[1], rerandomize_each_iteration=True)
-            ds = tf.data.Dataset.zip((ds, crop_seeds.batch(2)))
-            ds = ds.map(
-                lambda element, s: (fit_length(element[0], num_samples, seed=s), element[1]),
-                num_parallel_calls=num_parallel_calls,
-                deterministic=True,
-            )
+            # One stateless seed per element, from a seeded stream that changes every epoch.
+            crop_seeds = tf.data.Dataset.random(seed=seeds[1], rerandomize_each_iteration=True).batch(2)
+            ds = tf.data.Dataset.zip((ds, crop_seeds))
+            ds = ds.map(random_crop, num_parallel_calls=num_parallel_calls, deterministic=True)
         else:
-            ds = ds.map(lambda a, y: (fit_length(a, num_samples), y), num_parallel_calls=num_parallel_calls, deterministic=True)
+            ds = ds.map(centre_crop, num_parallel_calls=num_parallel_calls, deterministic=True)
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     else:
         ds = ds.padded_batch(batch_size, padded_shapes=([None], []), drop_remainder=drop_remainder)
