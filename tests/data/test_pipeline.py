@@ -146,5 +146,7 @@ def test_bad_arguments(small_split):
         make_dataset(small_split, 8000, clip_seconds=0)
     with pytest.raises(ValueError, match="Received: cache=3"):
         make_dataset(small_split, 8000, cache=3)
+    for no_cache in (None, False, "none"):  # the CLI passes None for --cache none
+        make_dataset(small_split, 8000, cache=no_cache)
     with pytest.raises(ValueError, match="same length"):
         Split(["a.wav"], [0, 1])

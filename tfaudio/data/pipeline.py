@@ -89,8 +89,10 @@ def make_dataset(
         training: bool. Random crop/placement and (by default) shuffling. Defaults to False.
         shuffle: bool or None. Defaults to `training`.
         seed: int or None. Seeds shuffling and random crops. Defaults to None (not reproducible).
-        cache: False, True or "memory" (decoded audio kept in memory), or a folder path (kept on
-            disk, reused across runs; the file name hashes the file list and rate). Defaults to False.
+        cache: None, False or "none" (no cache); True or "memory" (decoded audio kept in memory);
+            or a folder path (kept on disk and reused across runs; the cache file name inside it
+            hashes the file list and the rate, so a changed dataset never reads a stale cache).
+            Defaults to False.
         validate: bool. Header-check all files first. Defaults to True.
         num_parallel_calls: int. Parallel decoders. Defaults to `tf.data.AUTOTUNE`.
         drop_remainder: bool. Drop the last partial batch. Defaults to False.
@@ -102,8 +104,10 @@ def make_dataset(
     _check_batch_size(batch_size)
     if clip_seconds is not None and not clip_seconds > 0:
         raise ValueError(f"`clip_seconds` must be positive or None. Received: clip_seconds={clip_seconds!r}")
-    if cache not in (False, True, "memory") and not isinstance(cache, (str, os.PathLike)):
-        raise ValueError(f'`cache` must be False, True, "memory" or a folder path. Received: cache={cache!r}')
+    if cache is None or cache is False or cache == "none":
+        cache = False
+    elif cache is not True and not isinstance(cache, (str, os.PathLike)):
+        raise ValueError(f'`cache` must be None/False/"none", True/"memory" or a folder path. Received: cache={cache!r}')
     if len(split) == 0:
         raise ValueError(f"The {name} split holds no files.")
     shuffle = training if shuffle is None else shuffle
