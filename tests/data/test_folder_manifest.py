@@ -128,3 +128,16 @@ def test_from_spec_dispatches(folder, fsdd):
     for bad in ["wav:/tmp", "folder:", str(folder)]:
         with pytest.raises(ValueError, match="fsdd:PATH, folder:PATH or manifest:CSV"):
             data.from_spec(bad)
+
+
+def test_file_lists_do_not_import_tensorflow(fsdd):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tfaudio.data as d; "
+        f"train, test, labels = d.files_from_spec('fsdd:{fsdd}'); "
+        "assert len(train) == 2700; print('tensorflow' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -150,3 +150,15 @@ def test_bad_arguments(small_split):
         make_dataset(small_split, 8000, cache=no_cache)
     with pytest.raises(ValueError, match="same length"):
         Split(["a.wav"], [0, 1])
+
+
+def test_stereo_44k1_file_among_8k_files_is_mixed_and_resampled(tmp_path, small_split):
+    path = str(tmp_path / "stereo44k.wav")
+    rng = np.random.default_rng(1)
+    sf.write(path, rng.uniform(-0.5, 0.5, (4410, 2)).astype(np.float32), 44100, subtype="FLOAT")
+    split = Split(small_split.paths[:2] + (path,), [0, 1, 2])
+    x, y = _collect(make_dataset(split, sample_rate=8000, clip_seconds=None, batch_size=3))
+    expected, rate = load_audio(path, sample_rate=8000)  # documented: channel mean, then soxr 44.1k -> 8k
+    assert rate == 8000 and expected.shape == (800,)
+    np.testing.assert_array_equal(x[2, :800], expected)
+    np.testing.assert_array_equal(x[2, 800:], 0)  # batch padding beyond the clip

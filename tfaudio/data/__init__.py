@@ -3,13 +3,15 @@
 Three sources, one return value `(train_ds, test_ds, labels)`:
 `fsdd(root)`, `from_folder(root)`, `from_manifest(csv_path)`, and `from_spec("fsdd:PATH" |
 "folder:PATH" | "manifest:CSV")` for the command line. The `*_files` twins return the same
-triple with `Split`s (file paths + label indices) instead of datasets, without touching TensorFlow.
+triple with `Split`s (file paths + label indices) instead of datasets; they do not import
+TensorFlow (the pipeline module, and with it TensorFlow, loads when a dataset is first built).
 """
+
+import importlib
 
 from tfaudio.data.folder import folder_files, from_folder
 from tfaudio.data.fsdd import fsdd, fsdd_files
 from tfaudio.data.manifest import from_manifest, manifest_files
-from tfaudio.data.pipeline import build_datasets, fit_length, make_dataset
 from tfaudio.data.split import Split
 
 _SOURCES = {
@@ -17,6 +19,15 @@ _SOURCES = {
     "folder": (from_folder, folder_files),
     "manifest": (from_manifest, manifest_files),
 }
+
+
+_PIPELINE_NAMES = ("build_datasets", "fit_length", "make_dataset")
+
+
+def __getattr__(name):
+    if name in _PIPELINE_NAMES:
+        return getattr(importlib.import_module("tfaudio.data.pipeline"), name)
+    raise AttributeError(f"module 'tfaudio.data' has no attribute {name!r}")
 
 
 def _parse_spec(spec):

@@ -2,7 +2,6 @@
 
 import os
 
-from tfaudio.data.pipeline import build_datasets
 from tfaudio.data.split import Split, label_index, stratified_split
 from tfaudio.io import AUDIO_EXTENSIONS, find_audio_files
 
@@ -62,6 +61,8 @@ def from_folder(root, sample_rate=16000, clip_seconds=1.0, batch_size=32, valida
         `(train_ds, test_ds, labels)` as `tfaudio.data.fsdd` does.
     """
     train, test, labels = folder_files(root, validation_split=validation_split, split_seed=split_seed)
+    from tfaudio.data.pipeline import build_datasets  # TensorFlow only when datasets are built
+
     return build_datasets(
         train, test, labels, sample_rate=sample_rate, clip_seconds=clip_seconds, batch_size=batch_size, **kwargs
     )

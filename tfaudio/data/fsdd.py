@@ -3,7 +3,6 @@
 import os
 import re
 
-from tfaudio.data.pipeline import build_datasets
 from tfaudio.data.split import Split
 
 LABELS = [str(d) for d in range(10)]
@@ -93,6 +92,8 @@ def fsdd(root, split="official", sample_rate=8000, clip_seconds=1.0, batch_size=
         >>> model.fit(train_ds, validation_data=test_ds, epochs=10)
     """
     train, test, labels = fsdd_files(root, split=split)
+    from tfaudio.data.pipeline import build_datasets  # TensorFlow only when datasets are built
+
     return build_datasets(
         train, test, labels, sample_rate=sample_rate, clip_seconds=clip_seconds, batch_size=batch_size, **kwargs
     )

@@ -3,7 +3,6 @@
 import csv
 import os
 
-from tfaudio.data.pipeline import build_datasets
 from tfaudio.data.split import Split, label_index, stratified_split
 
 
@@ -100,6 +99,8 @@ def from_manifest(
     train, test, labels = manifest_files(
         csv_path, validation_split=validation_split, split_seed=split_seed, train_split=train_split, test_split=test_split
     )
+    from tfaudio.data.pipeline import build_datasets  # TensorFlow only when datasets are built
+
     return build_datasets(
         train, test, labels, sample_rate=sample_rate, clip_seconds=clip_seconds, batch_size=batch_size, **kwargs
     )
