@@ -130,6 +130,23 @@ def test_from_spec_dispatches(folder, fsdd):
             data.from_spec(bad)
 
 
+def test_spec_options_pin_the_split(folder, fsdd):
+    assert data.parse_spec("fsdd:/d/fsdd?split=speaker:theo") == ("fsdd", "/d/fsdd", {"split": "speaker:theo"})
+    assert data.parse_spec("manifest:a.csv?test_split=val,test&split_seed=2")[2] == {
+        "test_split": ("val", "test"), "split_seed": 2}
+    _, test, _ = data.files_from_spec(f"fsdd:{fsdd}?split=speaker:george")
+    assert len(test) == 500 and all("_george_" in p for p in test.paths)
+    spec = f"folder:{folder}?validation_split=0.25&split_seed=3"
+    train, test, _ = data.files_from_spec(spec)
+    assert (train, test) == data.folder_files(folder, validation_split=0.25, split_seed=3)[:2]
+    _, test_ds, _ = data.from_spec(spec, sample_rate=8000, clip_seconds=0.1)
+    assert int(next(iter(test_ds))[0].shape[0]) == 3  # evaluation sees the same held-out files
+    with pytest.raises(ValueError, match="given both in the data spec and as arguments"):
+        data.files_from_spec(spec, split_seed=4)
+    with pytest.raises(ValueError, match="Bad or repeated option"):
+        data.parse_spec("folder:x?a=1&a=2")
+
+
 def test_file_lists_do_not_import_tensorflow(fsdd):
     import subprocess
     import sys
