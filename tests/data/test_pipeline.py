@@ -142,6 +142,8 @@ def test_one_bad_file_stops_iteration_and_is_named(tmp_path, bad_kind, validate)
 def test_bad_arguments(small_split):
     with pytest.raises(ValueError, match="Received: batch_size=0"):
         make_dataset(small_split, 8000, batch_size=0)
+    with pytest.raises(ValueError, match="Received: sample_rate=None"):
+        make_dataset(small_split, None)
     with pytest.raises(ValueError, match="Received: clip_seconds=0"):
         make_dataset(small_split, 8000, clip_seconds=0)
     with pytest.raises(ValueError, match="Received: cache=3"):

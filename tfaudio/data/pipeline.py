@@ -6,7 +6,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfaudio.io import load_audio
+from tfaudio.io import _check_rate, _check_seconds, load_audio
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -102,7 +102,10 @@ def make_dataset(
         name: str. Used in the disk-cache file name. Defaults to "data".
     """
     _check_batch_size(batch_size)
-    if clip_seconds is not None and not clip_seconds > 0:
+    _check_rate("sample_rate", sample_rate, allow_none=False)
+    _check_seconds("min_seconds", min_seconds)
+    _check_seconds("max_seconds", max_seconds)
+    if clip_seconds is not None and (not isinstance(clip_seconds, (int, float)) or not clip_seconds > 0):
         raise ValueError(f"`clip_seconds` must be positive or None. Received: clip_seconds={clip_seconds!r}")
     if cache is None or cache is False or cache == "none":
         cache = False
