@@ -1,0 +1,218 @@
+"""How fast is the LogMelSpectrogram frontend, in Keras and TFLite, compared with librosa and kapre?
+
+One run measures, on the same real FSDD clips (8 kHz, 1 s, padded/cropped):
+  * tfaudio LogMelSpectrogram: Keras eager, Keras graph (tf.function), TFLite float (batch 32 and 1,
+    dynamic batch) and TFLite full int8 (batch 32 and 1);
+  * librosa.feature.melspectrogram + power_to_db, one clip at a time (float32 input);
+  * kapre 0.3 `get_melspectrogram_layer` (tf.signal.stft) in Keras graph mode, and kapre's TFLite
+    variant (STFTTflite/MagnitudeTflite, batch 1 only).
+Every measurement uses one thread (TF intra/inter-op threads = 1, TFLite num_threads=1; librosa's
+numpy FFT is single-threaded), and reports the best of `--repeats` passes over all clips in clips/s,
+with ratios to librosa and to kapre. Output: JSON + a markdown table under benchmarks/results/.
+
+Run: python benchmarks/frontend_speed.py [--clips 256] [--repeats 3]   (about 1-2 minutes)
+"""
+
+import argparse
+import glob
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+tf.config.threading.set_intra_op_parallelism_threads(1)
+tf.config.threading.set_inter_op_parallelism_threads(1)
+
+from tfaudio.backend import keras  # noqa: E402
+from tfaudio.export import TFLiteModel, tflite_op_names, to_tflite  # noqa: E402
+from tfaudio.layers import LogMelSpectrogram  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SAMPLE_RATE, SAMPLES = 8000, 8000
+FFT_LENGTH, FRAME_STEP, NUM_MEL_BINS = 256, 80, 40
+BATCH = 32
+
+
+def load_clips(root, count):
+    import soundfile as sf
+
+    paths = sorted(glob.glob(os.path.join(root, "recordings", "*.wav")))
+    paths = paths[:: max(1, len(paths) // count)][:count]
+    clips = []
+    for path in paths:
+        audio, rate = sf.read(path, dtype="float32")
+        assert rate == SAMPLE_RATE, (path, rate)
+        clips.append(np.pad(audio[:SAMPLES], (0, max(0, SAMPLES - len(audio)))))
+    return np.stack(clips)
+
+
+def best_rate(run, clips, repeats):
+    """clips/s of the fastest of `repeats` passes (after one warm-up pass)."""
+    run(clips)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(clips)
+        times.append(time.perf_counter() - start)
+    return len(clips) / min(times)
+
+
+def batched(fn, batch_size):
+    def run(clips):
+        for i in range(0, len(clips), batch_size):
+            fn(clips[i : i + batch_size])
+
+    return run
+
+
+def librosa_runner():
+    import librosa
+
+    def run(clips):
+        for clip in clips:
+            mel = librosa.feature.melspectrogram(
+                y=clip, sr=SAMPLE_RATE, n_fft=FFT_LENGTH, hop_length=FRAME_STEP, n_mels=NUM_MEL_BINS
+            )
+            librosa.power_to_db(mel)
+
+    return run, librosa.__version__
+
+
+def kapre_model(tflite_variant):
+    import kapre
+    from kapre import time_frequency as tfq
+    from kapre import time_frequency_tflite as tfq_lite
+    from kapre.composed import get_melspectrogram_layer
+
+    if not tflite_variant:
+        layer = get_melspectrogram_layer(
+            input_shape=(SAMPLES, 1), n_fft=FFT_LENGTH, hop_length=FRAME_STEP, sample_rate=SAMPLE_RATE,
+            n_mels=NUM_MEL_BINS, return_decibel=True, input_data_format="channels_last",
+            output_data_format="channels_last",
+        )
+        return layer, kapre.__version__
+    # kapre's TFLite path: STFTTflite/MagnitudeTflite replace tf.signal.stft; batch size 1 only.
+    inputs = keras.Input((SAMPLES, 1), batch_size=1)
+    x = tfq_lite.STFTTflite(n_fft=FFT_LENGTH, hop_length=FRAME_STEP, input_data_format="channels_last",
+                            output_data_format="channels_last")(inputs)
+    x = tfq_lite.MagnitudeTflite()(x)
+    x = tfq.ApplyFilterbank(type="mel", data_format="channels_last", filterbank_kwargs=dict(
+        sample_rate=SAMPLE_RATE, n_freq=FFT_LENGTH // 2 + 1, n_mels=NUM_MEL_BINS, f_min=0.0, f_max=None,
+        htk=False, norm="slaney"))(x)
+    x = tfq.MagnitudeToDecibel()(x)
+    return keras.Model(inputs, x), kapre.__version__
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fsdd", default=os.environ.get("TFAUDIO_FSDD", os.path.join(HERE, "..", "..", "shared", "data", "fsdd")))
+    parser.add_argument("--clips", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    args = parser.parse_args()
+
+    clips = load_clips(args.fsdd, args.clips)
+    work = tempfile.mkdtemp(prefix="frontend_speed_")
+    results, notes = {}, []
+
+    layer = LogMelSpectrogram(
+        sample_rate=SAMPLE_RATE, fft_length=FFT_LENGTH, frame_step=FRAME_STEP, num_mel_bins=NUM_MEL_BINS
+    )
+    inputs = keras.Input((SAMPLES,))
+    model = keras.Model(inputs, layer(inputs))
+    graph = tf.function(lambda x: layer(x), input_signature=[tf.TensorSpec([None, SAMPLES], tf.float32)])
+
+    results["tfaudio keras eager (batch 32)"] = best_rate(batched(lambda x: layer(x), BATCH), clips, args.repeats)
+    results["tfaudio keras graph (batch 32)"] = best_rate(batched(graph, BATCH), clips, args.repeats)
+
+    float_path = to_tflite(model, os.path.join(work, "logmel_float.tflite"))
+    int8_path = to_tflite(model, os.path.join(work, "logmel_int8.tflite"), quantize="int8", representative_data=clips[::2])
+    float_runner, int8_runner = TFLiteModel(float_path), TFLiteModel(int8_path)
+    results["tfaudio tflite float (batch 32)"] = best_rate(batched(float_runner, BATCH), clips, args.repeats)
+    results["tfaudio tflite float (batch 1)"] = best_rate(batched(float_runner, 1), clips, args.repeats)
+    results["tfaudio tflite int8 (batch 32)"] = best_rate(batched(int8_runner, BATCH), clips, args.repeats)
+    results["tfaudio tflite int8 (batch 1)"] = best_rate(batched(int8_runner, 1), clips, args.repeats)
+
+    run_librosa, librosa_version = librosa_runner()
+    results["librosa (one clip at a time)"] = best_rate(run_librosa, clips, args.repeats)
+
+    kapre_version = None
+    try:
+        kapre_layer, kapre_version = kapre_model(tflite_variant=False)
+        kapre_graph = tf.function(lambda x: kapre_layer(x), input_signature=[tf.TensorSpec([None, SAMPLES, 1], tf.float32)])
+        results["kapre keras graph (batch 32)"] = best_rate(batched(kapre_graph, BATCH), clips[..., None], args.repeats)
+    except Exception as e:  # report why rather than failing the whole benchmark
+        notes.append(f"kapre Keras layer could not run: {type(e).__name__}: {e}")
+    try:
+        kapre_lite, _ = kapre_model(tflite_variant=True)
+        kapre_path = to_tflite(kapre_lite, os.path.join(work, "kapre_float.tflite"), batch_size=1)
+        kapre_runner = TFLiteModel(kapre_path)
+        results["kapre tflite float (batch 1)"] = best_rate(batched(kapre_runner, 1), clips[..., None], args.repeats)
+        notes.append(f"kapre TFLite ops: {', '.join(tflite_op_names(kapre_path))} (fixed batch 1)")
+    except Exception as e:
+        notes.append(f"kapre TFLite variant could not be converted/run: {type(e).__name__}: {str(e)[:500]}")
+
+    notes.append(f"tfaudio TFLite float ops: {', '.join(tflite_op_names(float_path))} (dynamic batch)")
+    notes.append(
+        f"Sizes: tfaudio float {os.path.getsize(float_path)} B, int8 {os.path.getsize(int8_path)} B "
+        "(DFT kernel 256x256 + mel kernel 256x40)."
+    )
+    notes.append(
+        "Outputs are not identical across libraries: tfaudio and librosa use center=True (101 frames, power mel, "
+        "dB with top_db=80); kapre uses no centring (97 frames) and a magnitude mel with its own dB floor. "
+        "The work per clip is the same DFT size, hop and number of mel bins."
+    )
+
+    librosa_rate = results["librosa (one clip at a time)"]
+    kapre_rate = results.get("kapre keras graph (batch 32)")
+    rows = [
+        {
+            "method": name,
+            "clips_per_s": round(rate, 1),
+            "vs_librosa": round(rate / librosa_rate, 2),
+            "vs_kapre_keras": round(rate / kapre_rate, 2) if kapre_rate else None,
+        }
+        for name, rate in results.items()
+    ]
+    report = {
+        "question": "LogMelSpectrogram throughput vs librosa and kapre, same clips, same run, one thread",
+        "config": dict(sample_rate=SAMPLE_RATE, samples=SAMPLES, fft_length=FFT_LENGTH, frame_step=FRAME_STEP,
+                       num_mel_bins=NUM_MEL_BINS, clips=len(clips), repeats=args.repeats, threads=1),
+        "versions": dict(tensorflow=tf.__version__, keras=keras.__version__, librosa=librosa_version,
+                         kapre=kapre_version, python=platform.python_version()),
+        "machine": dict(processor=platform.processor() or platform.machine(), cpu_count=os.cpu_count()),
+        "results": rows,
+        "notes": notes,
+    }
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "frontend_speed.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    lines = [
+        "# Frontend speed: LogMelSpectrogram vs librosa vs kapre",
+        "",
+        f"{len(clips)} FSDD clips, 1 s at 8 kHz; fft_length={FFT_LENGTH}, frame_step={FRAME_STEP}, "
+        f"num_mel_bins={NUM_MEL_BINS}; one thread everywhere; best of {args.repeats} passes. "
+        f"TF {tf.__version__}, librosa {librosa_version}, kapre {kapre_version}.",
+        "",
+        "| method | clips/s | x librosa | x kapre (Keras graph) |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        vs_kapre = "" if row["vs_kapre_keras"] is None else f"{row['vs_kapre_keras']:.2f}"
+        lines.append(f"| {row['method']} | {row['clips_per_s']:.1f} | {row['vs_librosa']:.2f} | {vs_kapre} |")
+    lines += ["", "Notes:", ""] + [f"- {note}" for note in notes]
+    with open(os.path.join(args.out, "frontend_speed.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
