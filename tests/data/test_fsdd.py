@@ -65,7 +65,6 @@ def test_train_pipeline_resamples_and_shuffles(fsdd):
     train_ds, _, _ = fsdd_datasets(fsdd, split="speaker:jackson", sample_rate=16000, clip_seconds=1.0, batch_size=500, seed=3)
     x, y = next(iter(train_ds))
     assert x.shape == (500, 16000) and y.shape == (500,)
-    assert np.abs(x.numpy()).max() <= 1.0
     y = y.numpy()
     assert not np.array_equal(y, np.sort(y))  # the file list is sorted by digit; shuffled it is not
     assert np.bincount(y, minlength=10).min() > 0  # the first batch mixes all classes
