@@ -179,3 +179,10 @@ def test_mixed_precision_compute_dtype():
     block = TransformerEncoderBlock(HEADS, INTERMEDIATE, dtype="mixed_float16")
     out = block(tf.constant(_inputs()))
     assert out.dtype == tf.float16
+
+
+def test_projections_start_different_with_shared_initializer():
+    initializer = keras.initializers.TruncatedNormal(stddev=0.02)
+    block = TransformerEncoderBlock(HEADS, INTERMEDIATE, kernel_initializer=initializer)
+    block(_inputs())
+    assert not np.allclose(block.query.kernel.numpy(), block.key.kernel.numpy())

@@ -9,6 +9,12 @@ from tfaudio.backend import keras, register_serializable
 _ACTIVATIONS = ("gelu", "gelu_approximate", "relu")
 
 
+def _clone_initializer(initializer):
+    """A fresh copy, so weights never share one unseeded instance (tf_keras repeats its values)."""
+    initializer = keras.initializers.get(initializer)
+    return initializer.__class__.from_config(initializer.get_config())
+
+
 @register_serializable
 class TransformerEncoderBlock(keras.layers.Layer):
     """One transformer encoder layer: multi-head self-attention then a feed-forward network.
@@ -105,7 +111,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
         def dense(units, name):
             return keras.layers.Dense(
-                units, kernel_initializer=keras.initializers.get(kernel_initializer), dtype=self.dtype_policy, name=name
+                units, kernel_initializer=_clone_initializer(kernel_initializer), dtype=self.dtype_policy, name=name
             )
 
         def norm(name):

@@ -84,11 +84,16 @@ class ASTEmbedding(keras.layers.Layer):
 
     def build(self, input_shape):
         hidden_dim = int(input_shape[-1])
-        init = keras.initializers.TruncatedNormal(stddev=0.02)
-        self.cls_token = self.add_weight(name="cls_token", shape=(1, 1, hidden_dim), initializer=init)
-        self.distillation_token = self.add_weight(name="distillation_token", shape=(1, 1, hidden_dim), initializer=init)
+
+        def init():  # one instance per weight: tf_keras repeats an unseeded instance's values
+            return keras.initializers.TruncatedNormal(stddev=0.02)
+
+        self.cls_token = self.add_weight(name="cls_token", shape=(1, 1, hidden_dim), initializer=init())
+        self.distillation_token = self.add_weight(
+            name="distillation_token", shape=(1, 1, hidden_dim), initializer=init()
+        )
         self.position_embeddings = self.add_weight(
-            name="position_embeddings", shape=(1, self.num_patches + 2, hidden_dim), initializer=init
+            name="position_embeddings", shape=(1, self.num_patches + 2, hidden_dim), initializer=init()
         )
         self.built = True
 
