@@ -62,7 +62,9 @@ def test_test_pipeline_is_ordered_and_centred(fsdd):
 
 
 def test_train_pipeline_resamples_and_shuffles(fsdd):
-    train_ds, _, _ = fsdd_datasets(fsdd, split="speaker:jackson", sample_rate=16000, clip_seconds=1.0, batch_size=500, seed=3)
+    train_ds, _, _ = fsdd_datasets(
+        fsdd, split="speaker:jackson", sample_rate=16000, clip_seconds=1.0, batch_size=500, seed=3
+    )
     x, y = next(iter(train_ds))
     assert x.shape == (500, 16000) and y.shape == (500,)
     y = y.numpy()

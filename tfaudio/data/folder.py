@@ -44,7 +44,9 @@ def folder_files(root, validation_split=None, split_seed=0, extensions=AUDIO_EXT
     return train, test, labels
 
 
-def from_folder(root, sample_rate=16000, clip_seconds=1.0, batch_size=32, validation_split=None, split_seed=0, **kwargs):
+def from_folder(
+    root, sample_rate=16000, clip_seconds=1.0, batch_size=32, validation_split=None, split_seed=0, **kwargs
+):
     """A class-per-sub-folder dataset as `tf.data` pipelines.
 
     Args:

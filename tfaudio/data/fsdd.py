@@ -17,7 +17,9 @@ def _recordings_folder(root):
         return recordings
     if os.path.isdir(root):
         return root
-    raise ValueError(f"FSDD folder not found: expected `root` or `root`/recordings to hold the WAVs. Received: root={root!r}")
+    raise ValueError(
+        f"FSDD folder not found: expected `root` or `root`/recordings to hold the WAVs. Received: root={root!r}"
+    )
 
 
 def fsdd_entries(root):
@@ -29,7 +31,8 @@ def fsdd_entries(root):
             continue
         match = _NAME.match(name)
         if match is None:
-            raise ValueError(f"{os.path.join(folder, name)}: not an FSDD file name ({{digit}}_{{speaker}}_{{index}}.wav)")
+            path = os.path.join(folder, name)
+            raise ValueError(f"{path}: not an FSDD file name ({{digit}}_{{speaker}}_{{index}}.wav)")
         entries.append((os.path.join(folder, name), match["digit"], match["speaker"], int(match["index"])))
     if not entries:
         raise ValueError(f"No FSDD recordings (*.wav) found in {folder}. Received: root={os.fspath(root)!r}")
@@ -58,12 +61,17 @@ def fsdd_files(root, split="official"):
         speaker = split[len("speaker:"):]
         speakers = sorted({s for _, _, s, _ in entries})
         if speaker not in speakers:
-            raise ValueError(f"Unknown FSDD speaker {speaker!r}; the speakers are {speakers}. Received: split={split!r}")
+            raise ValueError(
+                f"Unknown FSDD speaker {speaker!r}; the speakers are {speakers}. Received: split={split!r}"
+            )
         is_test = [s == speaker for _, _, s, _ in entries]
     else:
         raise ValueError(f'`split` must be "official", "speaker:NAME" or None. Received: split={split!r}')
-    train = Split([e[0] for e, t in zip(entries, is_test) if not t], [int(e[1]) for e, t in zip(entries, is_test) if not t])
-    test = Split([e[0] for e, t in zip(entries, is_test) if t], [int(e[1]) for e, t in zip(entries, is_test) if t])
+    def select(held_out):
+        chosen = [entry for entry, t in zip(entries, is_test) if t == held_out]
+        return Split([path for path, _, _, _ in chosen], [int(digit) for _, digit, _, _ in chosen])
+
+    train, test = select(False), select(True)
     return train, (test if split is not None else None), list(LABELS)
 
 

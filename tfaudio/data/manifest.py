@@ -97,7 +97,11 @@ def from_manifest(
         `(train_ds, test_ds, labels)` as `tfaudio.data.fsdd` does.
     """
     train, test, labels = manifest_files(
-        csv_path, validation_split=validation_split, split_seed=split_seed, train_split=train_split, test_split=test_split
+        csv_path,
+        validation_split=validation_split,
+        split_seed=split_seed,
+        train_split=train_split,
+        test_split=test_split,
     )
     from tfaudio.data.pipeline import build_datasets  # TensorFlow only when datasets are built
 

@@ -110,7 +110,9 @@ def make_dataset(
     if cache is None or cache is False or cache == "none":
         cache = False
     elif cache is not True and not isinstance(cache, (str, os.PathLike)):
-        raise ValueError(f'`cache` must be None/False/"none", True/"memory" or a folder path. Received: cache={cache!r}')
+        raise ValueError(
+            f'`cache` must be None/False/"none", True/"memory" or a folder path. Received: cache={cache!r}'
+        )
     if len(split) == 0:
         raise ValueError(f"The {name} split holds no files.")
     shuffle = training if shuffle is None else shuffle
