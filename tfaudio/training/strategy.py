@@ -44,11 +44,12 @@ def get_strategy(name="auto", devices=None, tpu=None):
     """
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy. Expected one of {STRATEGIES}. Received: name={name!r}")
+    if name == "multi_worker" or (name == "auto" and _tf_config_workers() > 1):
+        # Before anything else touches the TF context: collectives are configured at start-up.
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
-        if _tf_config_workers() > 1:
-            name = "multi_worker"
-        elif len(gpus) > 1:
+        if len(gpus) > 1:
             name = "mirrored"
         else:
             name = "one_device"
@@ -56,8 +57,6 @@ def get_strategy(name="auto", devices=None, tpu=None):
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices=devices)
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)

@@ -278,6 +278,47 @@ def training_model(model, config, waveform_layers=None, spec_augment=None):
     return train_model, sync_back
 
 
+def patch_multi_worker_build(model, strategy):
+    """Lets Keras 3 (3.15) `fit` a model under `MultiWorkerMirroredStrategy`.
+
+    Before the first step, Keras' TF trainer builds metrics and optimizer from one
+    batch, which it gets by `strategy.reduce("MEAN", per_replica_batch)` in eager
+    mode; with `MultiWorkerMirroredStrategy` that eager reduce fails ("Attempt to
+    convert a value (PerReplica...)"). Only the batch's shapes are needed, so this
+    takes the local replica's value instead. Likewise the per-step logs (scalars)
+    are reduced across workers with `strategy.reduce("MEAN", v, axis=0)`, which
+    fails on scalars; the train/test steps here return them as `[1]` tensors, so
+    the reduce means over replicas and yields scalars again. A no-op for other
+    strategies.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or not hasattr(model, "_symbolic_build"):
+        return model
+
+    def local(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def maybe_symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, it in iterator:
+                data_batch = tf.nest.map_structure(local, next(it))
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    def rank1(step):
+        def wrapped(data):
+            return tf.nest.map_structure(lambda v: tf.reshape(v, [1]) if v.shape.rank == 0 else v, step(data))
+
+        return wrapped
+
+    model._maybe_symbolic_build = maybe_symbolic_build
+    model.train_step = rank1(model.train_step)
+    model.test_step = rank1(model.test_step)
+    return model
+
+
 def find_backbone(model):
     """The model's `backbone` sub-model (attribute or layer named "backbone"), or None."""
     backbone = getattr(model, "backbone", None)
@@ -328,14 +369,16 @@ def _history(events_path):
     return [rows[e] for e in sorted(rows)]
 
 
-def train(config, data=None, model=None):
+def train(config, data=None, model=None, return_model=False):
     """Trains `config.model` on `config.data` and writes the run folder `config.out`.
 
     Args:
         config: `TrainConfig`.
         data: optional `(train_ds, test_ds, labels)` to use instead of reading
             `config.data`; datasets of `(waveform [batch, samples], int label
-            [batch])` batched with the global batch size.
+            [batch])` batched with the global batch size. Or a callable
+            `(global_batch_size) -> (train_ds, test_ds, labels)`, called after the
+            strategy exists (multi-worker needs the strategy before any TF op).
         model: optional callable `(num_classes) -> keras.Model` replacing the
             registry (scripts and tests with their own models).
 
@@ -348,14 +391,17 @@ def train(config, data=None, model=None):
     losing at most the current epoch, or the steps since the last
     `backup_every_steps` backup), `events.jsonl` and TensorBoard logs in `logs/`.
 
+        return_model: bool. Also return the trained clean model.
+
     Returns:
-        The metrics dict also written to `metrics.json`.
+        The metrics dict also written to `metrics.json`; with `return_model`,
+        `(metrics, model)`.
     """
     config.validate()
     started = time.time()
+    strategy = strategies.get_strategy(config.strategy)  # first: multi-worker needs a fresh TF context
     keras.utils.set_random_seed(config.seed)
     strategies.set_mixed_precision(config.mixed_precision)
-    strategy = strategies.get_strategy(config.strategy)
     chief = strategies.is_chief(strategy)
     replicas = strategy.num_replicas_in_sync
     batch = strategies.global_batch_size(config.batch_size, strategy)
@@ -380,6 +426,8 @@ def train(config, data=None, model=None):
     # Data.
     if data is None:
         data = load_data(config, batch)
+    elif callable(data):
+        data = data(batch)
     train_ds, test_ds, labels = data
     num_classes = len(labels)
     steps_per_epoch = config.steps_per_epoch or _count_batches(train_ds)
@@ -403,6 +451,7 @@ def train(config, data=None, model=None):
     with strategy.scope():
         net = build()
         train_model, sync_back = training_model(net, config)
+    patch_multi_worker_build(train_model, strategy)
 
     if config.resume and not has_backup and os.path.isfile(os.path.join(checkpoints, "last.keras")):
         last = keras.models.load_model(os.path.join(checkpoints, "last.keras"))
@@ -508,17 +557,17 @@ def train(config, data=None, model=None):
         "steps_per_epoch": steps_per_epoch,
         "seconds": time.time() - started,
     }
+    final_model = export_model()
     if chief:
         best_path = os.path.join(checkpoints, "best.json")
         if os.path.isfile(best_path):
             with open(best_path, encoding="utf-8") as f:
                 result["best"] = json.load(f)
-        final_model = export_model()
         final_model.save(os.path.join(out, MODEL_FILE))
         _write_json(os.path.join(out, METRICS_FILE), result)
     if test:
         print(f"Test accuracy: {test.get('accuracy', math.nan):.4f}  loss: {test.get('loss', math.nan):.4f}", flush=True)
-    return result
+    return (result, final_model) if return_model else result
 
 
 def weights_of(model):
