@@ -1,0 +1,262 @@
+"""Audio Spectrogram Transformer in tfaudio: how big and how fast in TFLite, and does a small one learn FSDD?
+
+Two parts (both by default):
+  * `size`: parameters of `ast_base` (AST-Base: 768 wide, 12 layers, 128 mel bins, 16x16 patches,
+    stride 10; random init, no pretrained weights offline) for 1 s and 10 s of 16 kHz audio
+    (`max_length` = the clip's 98 / 998 fbank frames, so 110 / 1178 tokens), converted to TFLite
+    float and full int8 (calibrated on FSDD training clips resampled to 16 kHz, concatenated to fill
+    the clip): file size, latency (ai_edge_litert, 1 thread, batch 1, `--runs` runs) and
+    TFLite-vs-Keras logit agreement on FSDD test clips.
+  * `train`: a small AST (`--hidden-dim`, `--num-layers`, `--num-mel-bins`, `--stride`) trained from
+    random init on FSDD (official split, 8 kHz, 1 s clips, the in-graph Kaldi fbank with FSDD's
+    own feature mean/std); test accuracy of Keras, TFLite float and TFLite int8.
+Results: benchmarks/results/ast_size.json, ast_train.json and ast.md. (Not named ast.py: run as a
+script, that file would shadow the standard library `ast` module.)
+
+Run: python benchmarks/ast_bench.py [--part size|train|all] [--epochs 40] [--runs 5]
+     (size: ~15-25 min on 2 shared cores, most of it the 10 s base model; train: ~15 min)
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from tfaudio.backend import keras  # noqa: E402
+from tfaudio.bench import tflite_latency  # noqa: E402
+from tfaudio.export import TFLiteModel, tflite_op_names, to_tflite  # noqa: E402
+from tfaudio.models import build  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+FSDD = os.environ.get("TFAUDIO_FSDD", os.path.join(os.path.dirname(HERE), "..", "shared", "data", "fsdd"))
+
+
+def arrays(dataset, limit=None):
+    xs, ys = [], []
+    for x, y in dataset:
+        xs.append(x.numpy())
+        ys.append(y.numpy())
+        if limit and sum(len(a) for a in xs) >= limit:
+            break
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    return (x[:limit], y[:limit]) if limit else (x, y)
+
+
+def long_clips(clips, samples, count, seed):
+    """`count` waveforms of `samples` samples made by concatenating random FSDD clips (speech all along)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        pieces, total = [], 0
+        while total < samples:
+            clip = clips[rng.integers(len(clips))]
+            pieces.append(clip)
+            total += len(clip)
+        out.append(np.concatenate(pieces)[:samples])
+    return np.stack(out).astype("float32")
+
+
+def part_size(args, results):
+    from tfaudio.data import fsdd
+
+    train, test, _ = fsdd(FSDD, sample_rate=16000, clip_seconds=1.0, batch_size=32, seed=0)
+    calib_1s, _ = arrays(train, 32)
+    test_1s, _ = arrays(test, 16)
+    results["size"] = {}
+    for seconds, num_calib, num_test in ((1.0, 32, 16), (10.0, 8, 4)):
+        keras.utils.set_random_seed(0)
+        model = build("ast_base", 527, sample_rate=16000, clip_seconds=seconds)
+        samples = model.inputs[0].shape[1]
+        if seconds == 1.0:
+            calib, x_test = calib_1s[:num_calib], test_1s[:num_test]
+        else:
+            calib = long_clips(list(calib_1s), samples, num_calib, seed=1)
+            x_test = long_clips(list(test_1s), samples, num_test, seed=2)
+        keras_logits = model.predict(x_test, batch_size=2, verbose=0)
+        entry = {
+            "params": model.count_params(),
+            "max_length": model.backbone.max_length,
+            "tokens": model.backbone.output_shape[1],
+        }
+        print(f"{seconds} s:", entry, flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            for quantize in (None, "int8"):
+                path = os.path.join(tmp, f"ast_base_{quantize or 'float'}.tflite")
+                start = time.perf_counter()
+                to_tflite(model, path, quantize=quantize, representative_data=calib if quantize else None)
+                convert_s = time.perf_counter() - start
+                ops = tflite_op_names(path)
+                latency = tflite_latency(path, num_threads=1, runs=args.runs, warmup=1)
+                logits = TFLiteModel(path).predict(x_test, batch_size=1)
+                entry[quantize or "float"] = {
+                    "size_mb": os.path.getsize(path) / 1e6,
+                    "p50_ms": latency["p50_ms"],
+                    "p90_ms": latency["p90_ms"],
+                    "convert_s": convert_s,
+                    "max_abs_diff_vs_keras": float(np.abs(logits - keras_logits).max()),
+                    "keras_logit_std": float(keras_logits.std()),
+                    "argmax_agreement_vs_keras": float(np.mean(logits.argmax(-1) == keras_logits.argmax(-1))),
+                    "non_builtin_ops": [op for op in ops if op.startswith(("Flex", "CUSTOM"))],
+                    "ops": ops,
+                }
+                print(quantize, {k: v for k, v in entry[quantize or "float"].items() if k != "ops"}, flush=True)
+        results["size"][f"{seconds:g}s"] = entry
+        del model
+
+
+def feature_stats(dataset, fbank, limit=512):
+    """Mean and std of the log-mel features over training clips (AST normalises with dataset stats)."""
+    x, _ = arrays(dataset, limit)
+    features = fbank(x).numpy()
+    return float(features.mean()), float(features.std())
+
+
+def part_train(args, results):
+    from tfaudio.data import fsdd
+    from tfaudio.models.ast import KaldiFbank
+
+    keras.utils.set_random_seed(0)
+    train, test, labels = fsdd(FSDD, sample_rate=8000, clip_seconds=1.0, batch_size=args.batch_size, seed=0, cache=True)
+    mean, std = feature_stats(train, KaldiFbank(sample_rate=8000, num_mel_bins=args.num_mel_bins))
+    overrides = dict(
+        hidden_dim=args.hidden_dim,
+        num_layers=args.num_layers,
+        num_heads=args.num_heads,
+        intermediate_dim=4 * args.hidden_dim,
+        num_mel_bins=args.num_mel_bins,
+        frequency_stride=args.stride,
+        time_stride=args.stride,
+        dropout=args.dropout,
+        mean=mean,
+        std=std,
+        labels=labels,
+    )
+    model = build("ast_base", len(labels), sample_rate=8000, clip_seconds=1.0, **overrides)
+    steps = args.epochs * int(np.ceil(2700 / args.batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, steps, alpha=0.01, warmup_target=args.learning_rate, warmup_steps=min(300, steps // 10)
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.05),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    start = time.perf_counter()
+    history = model.fit(train, validation_data=test, epochs=args.epochs, verbose=2)
+    train_s = time.perf_counter() - start
+    x_test, y_test = arrays(test)
+    keras_acc = float(np.mean(model.predict(x_test, batch_size=64, verbose=0).argmax(-1) == y_test))
+    calib, _ = arrays(train, 64)
+    tflite = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(os.path.join(tmp, "ast_small.keras"))
+        for quantize in (None, "int8"):
+            path = os.path.join(tmp, f"ast_small_{quantize or 'float'}.tflite")
+            to_tflite(model, path, quantize=quantize, representative_data=calib if quantize else None)
+            logits = TFLiteModel(path).predict(x_test, batch_size=32)
+            latency = tflite_latency(path, num_threads=1, runs=30, warmup=3)
+            tflite[quantize or "float"] = {
+                "accuracy": float(np.mean(logits.argmax(-1) == y_test)),
+                "size_mb": os.path.getsize(path) / 1e6,
+                "p50_ms": latency["p50_ms"],
+            }
+    results["train_fsdd_8k"] = {
+        "config": {k: v for k, v in overrides.items() if k != "labels"},
+        "params": model.count_params(),
+        "tokens": model.backbone.output_shape[1],
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "train_seconds": train_s,
+        "val_accuracy_per_epoch": [round(v, 4) for v in history.history["val_accuracy"]],
+        "test_accuracy_keras": keras_acc,
+        "tflite": tflite,
+        "test_clips": int(len(y_test)),
+    }
+    print(results["train_fsdd_8k"], flush=True)
+
+
+def write_markdown(results, path):
+    lines = ["# AST benchmark", "", f"Machine: {results['machine']}; TFLite runs use 1 thread, batch 1.", ""]
+    if "size" in results:
+        lines += [
+            "`ast_base` (AST-Base, random init, 527 classes), 16 kHz input, `max_length` = the clip's fbank frames:",
+            "",
+            "| clip | tokens | parameters | TFLite | size (MB) | p50 (ms) | p90 (ms) | max abs logit diff vs Keras "
+            "(logit std) | argmax agreement | non-builtin ops |",
+            "|---|---:|---:|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for clip, entry in results["size"].items():
+            for name in ("float", "int8"):
+                r = entry[name]
+                lines.append(
+                    f"| {clip} | {entry['tokens']} | {entry['params'] / 1e6:.1f} M | {name} | {r['size_mb']:.1f} | "
+                    f"{r['p50_ms']:.0f} | {r['p90_ms']:.0f} | {r['max_abs_diff_vs_keras']:.2e} "
+                    f"({r['keras_logit_std']:.2f}) | {r['argmax_agreement_vs_keras']:.2f} | {r['non_builtin_ops'] or 'none'} |"
+                )
+        lines += [""]
+    if "train_fsdd_8k" in results:
+        r = results["train_fsdd_8k"]
+        c = r["config"]
+        lines += [
+            f"Small AST trained from random init on FSDD (official split, {r['test_clips']} test clips, 8 kHz, 1 s): "
+            f"hidden {c['hidden_dim']}, {c['num_layers']} layers, {c['num_heads']} heads, {c['num_mel_bins']} mel "
+            f"bins, 16x16 patches with stride {c['frequency_stride']} ({r['tokens']} tokens), "
+            f"{r['params'] / 1e6:.2f} M parameters, {r['epochs']} epochs, batch {r['batch_size']}, "
+            f"{r['train_seconds'] / 60:.1f} min on this machine.",
+            "",
+            "| model | test accuracy | size (MB) | p50 (ms) |",
+            "|---|---:|---:|---:|",
+            f"| Keras | {r['test_accuracy_keras']:.3f} | | |",
+        ]
+        for name, t in r["tflite"].items():
+            lines.append(f"| TFLite {name} | {t['accuracy']:.3f} | {t['size_mb']:.2f} | {t['p50_ms']:.2f} |")
+        lines += ["", f"Validation accuracy per epoch: {r['val_accuracy_per_epoch']}", ""]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--part", choices=("size", "train", "all"), default="all")
+    parser.add_argument("--runs", type=int, default=5, help="Timed TFLite runs for ast_base.")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--hidden-dim", type=int, default=64)
+    parser.add_argument("--num-layers", type=int, default=4)
+    parser.add_argument("--num-heads", type=int, default=4)
+    parser.add_argument("--num-mel-bins", type=int, default=64)
+    parser.add_argument("--stride", type=int, default=8)
+    parser.add_argument("--dropout", type=float, default=0.1)
+    args = parser.parse_args()
+    os.makedirs(RESULTS, exist_ok=True)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, TF {tf.__version__}"
+    # One JSON per part, so the two parts can run at the same time; the markdown joins them.
+    for part, run in (("size", part_size), ("train", part_train)):
+        if args.part in (part, "all"):
+            results = {"machine": machine}
+            run(args, results)
+            with open(os.path.join(RESULTS, f"ast_{part}.json"), "w", encoding="utf-8") as f:
+                json.dump(results, f, indent=2)
+    results = {"machine": machine}
+    for part in ("size", "train"):
+        path = os.path.join(RESULTS, f"ast_{part}.json")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                results.update(json.load(f))
+    write_markdown(results, os.path.join(RESULTS, "ast.md"))
+    print(f"wrote {RESULTS}/ast_*.json and ast.md")
+
+if __name__ == "__main__":
+    main()
