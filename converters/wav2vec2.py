@@ -1,10 +1,12 @@
 """Converts Hugging Face wav2vec 2.0 checkpoints (config.json + safetensors/.bin) into tfaudio Keras models.
 
     python -m tfaudio.converters.wav2vec2 SRC_DIR OUT.keras [--num-samples N] [--padding-mask]
+                                         [--num-classes K [--freeze-feature-encoder]]
 
 Supports `Wav2Vec2Model` (-> `Wav2Vec2Backbone`), `Wav2Vec2ForSequenceClassification`
 (-> `Wav2Vec2Classifier`) and `Wav2Vec2ForPreTraining` (-> `Wav2Vec2PreTrainer`),
-both layer-norm variants. Every checkpoint tensor must be consumed; a missing or an
+both layer-norm variants; with `--num-classes`, the backbone of any wav2vec2 checkpoint
+(e.g. a CTC model) under a new classifier head. Every checkpoint tensor must be consumed; a missing or an
 unused tensor is an error that names it.
 """
 
@@ -157,7 +159,13 @@ def port_pretrainer(model, ckpt):
 # === Entry points ===
 
 
-def convert(src_dir, out_path=None, num_samples=None, use_padding_mask=False):
+def _backbone_prefix(ckpt):
+    return "" if any(k.startswith("feature_extractor.") for k in ckpt.keys()) else "wav2vec2."
+
+
+def convert(
+    src_dir, out_path=None, num_samples=None, use_padding_mask=False, num_classes=None, freeze_feature_encoder=False
+):
     """Builds the tfaudio model matching a Hugging Face wav2vec2 folder and copies every weight.
 
     Args:
@@ -165,10 +173,16 @@ def convert(src_dir, out_path=None, num_samples=None, use_padding_mask=False):
         out_path: str or None. Where to save the `.keras` model, if given.
         num_samples: int or None. Fixed input length of the built model. Defaults to None.
         use_padding_mask: bool. Build the model with a `padding_mask` input. Defaults to False.
+        num_classes: int or None. When given, port only the wav2vec2 backbone of any
+            wav2vec2 checkpoint (pretraining, CTC, classification, bare model) and put a new,
+            randomly initialized `Wav2Vec2Classifier` head with `num_classes` logits on it, for
+            fine-tuning; the checkpoint's own head tensors are then listed as dropped.
+            Defaults to None (convert the checkpoint's architecture as is).
+        freeze_feature_encoder: bool. With `num_classes`, freeze the conv feature encoder.
 
     Returns:
         `Wav2Vec2Backbone`, `Wav2Vec2Classifier` or `Wav2Vec2PreTrainer`, by the
-        checkpoint's `architectures`.
+        checkpoint's `architectures` (a `Wav2Vec2Classifier` with `num_classes`).
 
     Raises:
         ValueError / KeyError: unsupported config, shape mismatch, missing or unused tensors.
@@ -178,27 +192,42 @@ def convert(src_dir, out_path=None, num_samples=None, use_padding_mask=False):
     ckpt = Checkpoint(src_dir)
     config = ckpt.config
     architecture = _architecture(config)
-    if architecture == "Wav2Vec2Model":
-        # A bare model saved from a task model would carry the prefix; accept both.
-        if not any(k.startswith("feature_extractor.") for k in ckpt.keys()):
-            ckpt = Checkpoint(src_dir, prefix="wav2vec2.")
-        model = Wav2Vec2Backbone(**backbone_kwargs(config, num_samples, use_padding_mask))
-        port_backbone(model, ckpt)
-    elif architecture == "Wav2Vec2ForSequenceClassification":
-        backbone = Wav2Vec2Backbone(**backbone_kwargs(config, num_samples, use_padding_mask))
-        num_classes = len(config.get("id2label") or {}) or config.get("num_labels", 2)
+    backbone = Wav2Vec2Backbone(**backbone_kwargs(config, num_samples, use_padding_mask))
+    if num_classes is not None:
+        prefix = _backbone_prefix(ckpt)
+        port_backbone(backbone, ckpt, prefix=prefix)
+        head = ckpt.unused()
+        # Everything left must belong to the task head: a backbone tensor left over is a bug.
+        leftover = [k for k in head if k.startswith(prefix)] if prefix else head
+        if leftover:
+            raise ValueError(f"{len(leftover)} backbone tensors were not used: {leftover}")
+        for name in head:
+            ckpt.skip(name)
+        if head:
+            print(f"Dropped the checkpoint's {architecture} head (replaced by a new classifier): {head}")
         model = Wav2Vec2Classifier(
-            backbone, num_classes=num_classes, classifier_proj_size=config.get("classifier_proj_size", 256)
+            backbone,
+            num_classes=num_classes,
+            classifier_proj_size=config.get("classifier_proj_size", 256),
+            freeze_feature_encoder=freeze_feature_encoder,
+        )
+    elif architecture == "Wav2Vec2Model":
+        model = backbone
+        port_backbone(model, ckpt, prefix=_backbone_prefix(ckpt))
+    elif architecture == "Wav2Vec2ForSequenceClassification":
+        num_labels = len(config.get("id2label") or {}) or config.get("num_labels", 2)
+        model = Wav2Vec2Classifier(
+            backbone, num_classes=num_labels, classifier_proj_size=config.get("classifier_proj_size", 256)
         )
         port_classifier(model, ckpt)
     elif architecture == "Wav2Vec2ForPreTraining":
-        backbone = Wav2Vec2Backbone(**backbone_kwargs(config, num_samples, use_padding_mask))
         model = Wav2Vec2PreTrainer(backbone, **pretrainer_kwargs(config))
         port_pretrainer(model, ckpt)
     else:
         raise ValueError(
             "Unsupported architecture; expected Wav2Vec2Model, Wav2Vec2ForSequenceClassification or "
-            f"Wav2Vec2ForPreTraining. Received: architectures={config.get('architectures')}"
+            f"Wav2Vec2ForPreTraining (or pass num_classes to reuse only the backbone). "
+            f"Received: architectures={config.get('architectures')}"
         )
     ckpt.check_all_used()
     if out_path is not None:
@@ -215,8 +244,25 @@ def main(argv=None):
     parser.add_argument("out", help="Output .keras path.")
     parser.add_argument("--num-samples", type=int, default=None, help="Fix the input length (samples).")
     parser.add_argument("--padding-mask", action="store_true", help="Add a padding_mask input.")
+    parser.add_argument(
+        "--num-classes",
+        type=int,
+        default=None,
+        help="Keep only the backbone of any wav2vec2 checkpoint (pretraining, CTC, ...) and add a new "
+        "classifier head with this many classes, for fine-tuning.",
+    )
+    parser.add_argument(
+        "--freeze-feature-encoder", action="store_true", help="With --num-classes: freeze the conv feature encoder."
+    )
     args = parser.parse_args(argv)
-    model = convert(args.src_dir, args.out, num_samples=args.num_samples, use_padding_mask=args.padding_mask)
+    model = convert(
+        args.src_dir,
+        args.out,
+        num_samples=args.num_samples,
+        use_padding_mask=args.padding_mask,
+        num_classes=args.num_classes,
+        freeze_feature_encoder=args.freeze_feature_encoder,
+    )
     print(f"Converted {args.src_dir} -> {args.out} ({model.__class__.__name__}, {model.count_params():,} parameters)")
     return 0
 

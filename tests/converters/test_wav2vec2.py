@@ -142,6 +142,22 @@ def test_pretraining_loss_parity(variant, waveforms, tmp_path):
     )
 
 
+@pytest.mark.parametrize("architecture", ["Wav2Vec2ForPreTraining", "Wav2Vec2ForCTC"])
+def test_backbone_under_new_classifier_head(architecture, waveforms, tmp_path, capsys):
+    """`num_classes` reuses the backbone of any wav2vec2 checkpoint and drops (and lists) its head."""
+    x, _, _ = waveforms
+    hf = randomize(getattr(transformers, architecture)(tiny_config("large", vocab_size=7)), seed=4)
+    folder = _save(hf, tmp_path, "task")
+    with torch.no_grad():
+        expected = hf.wav2vec2(torch.from_numpy(x)).last_hidden_state.numpy()
+    model = convert(folder, num_samples=NUM_SAMPLES, num_classes=4, freeze_feature_encoder=True)
+    assert model.output_shape == (None, 4)
+    assert not model.backbone.feature_encoder.trainable
+    assert "Dropped the checkpoint's" in capsys.readouterr().out
+    # 1e-4: float32 op-order differences, as in the parity tests above.
+    np.testing.assert_allclose(model.backbone(x, training=False).numpy(), expected, atol=1e-4, rtol=0)
+
+
 def test_unused_and_missing_tensors_are_reported(tmp_path):
     hf = transformers.Wav2Vec2Model(tiny_config("base")).eval()
     folder = _save(hf, tmp_path, "model")
