@@ -218,7 +218,8 @@ def training_model(model, config, waveform_layers=None, spec_augment=None):
 
     waveform_layers = waveform_augmentations(config) if waveform_layers is None else waveform_layers
     mixed = keras.mixed_precision.global_policy().name != "float32"
-    recreated = {}
+    recreated = {}  # id(original layer) -> (original, float32 clone)
+    originals = {}  # id(clone) -> original
     inner = model
     if config.spec_augment or mixed:
         frontends = [layer for layer in model.layers if _is_frontend(layer)]
@@ -233,13 +234,14 @@ def training_model(model, config, waveform_layers=None, spec_augment=None):
             if mixed and _is_frontend(layer):
                 clone = layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
                 recreated[id(layer)] = (layer, clone)
+                originals[id(clone)] = layer
                 return clone
             return layer
 
         def call_function(layer, *args, **kwargs):
             outputs = layer(*args, **kwargs)
-            original = recreated.get(id(layer), (layer,))[0] if mixed else layer
-            if config.spec_augment and (layer is first or original is first):
+            original = originals.get(id(layer), layer)
+            if config.spec_augment and original is first:
                 nonlocal spec_augment
                 if spec_augment is None:
                     frames = outputs.shape[1]
@@ -398,10 +400,18 @@ def train(config, data=None, model=None, return_model=False):
         `(metrics, model)`.
     """
     config.validate()
-    started = time.time()
     strategy = strategies.get_strategy(config.strategy)  # first: multi-worker needs a fresh TF context
-    keras.utils.set_random_seed(config.seed)
+    policy = keras.mixed_precision.global_policy()
     strategies.set_mixed_precision(config.mixed_precision)
+    try:
+        return _train(config, data, model, return_model, strategy)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def _train(config, data, model, return_model, strategy):
+    started = time.time()
+    keras.utils.set_random_seed(config.seed)
     chief = strategies.is_chief(strategy)
     replicas = strategy.num_replicas_in_sync
     batch = strategies.global_batch_size(config.batch_size, strategy)
@@ -517,6 +527,7 @@ def train(config, data=None, model=None, return_model=False):
             initial_epoch=first_epoch,
             steps_per_epoch=config.steps_per_epoch,
             callbacks=callbacks,
+            shuffle=False,  # the dataset shuffles itself
             verbose=config.verbose,
         )
 
