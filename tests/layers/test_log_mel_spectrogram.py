@@ -44,6 +44,7 @@ def batch(fsdd_clips):
 
 PARITY_CASES = [
     dict(mel_scale="slaney"),
+    dict(mel_scale="slaney", gain_stages=1),
     dict(mel_scale="htk"),
     dict(mel_scale="slaney", fft_length=512, frame_length=200, frame_step=100, num_mel_bins=64, pad_mode="reflect"),
     dict(mel_scale="htk", min_freq=20.0, max_freq=3800.0),
@@ -56,7 +57,7 @@ def test_matches_librosa_on_fsdd(fsdd_clips, case):
     linear = LogMelSpectrogram(**layer_args, log=None)
     decibels = LogMelSpectrogram(**layer_args, log="db", top_db=None)
     clamped = LogMelSpectrogram(**layer_args)  # top_db=80, as librosa.power_to_db's default
-    ref_args = {k: v for k, v in case.items()}
+    ref_args = {k: v for k, v in case.items() if k != "gain_stages"}
     for clip in fsdd_clips:  # real clips of their own lengths, one at a time
         ref = librosa_mel(clip, **ref_args)
         ref_db = librosa.power_to_db(ref, top_db=None)
@@ -144,28 +145,40 @@ def test_tflite_float_builtins_dynamic_batch(batch, tmp_path):
         np.testing.assert_allclose(runner(batch[:size]), expected, rtol=0, atol=1e-4)
 
 
-def test_tflite_int8_full_integer(fsdd, batch, tmp_path):
+@pytest.mark.slow
+def test_tflite_int8_full_integer_with_gain_stages(fsdd, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
-    # Calibration as from a training set: all six speakers, every digit, training-split indices 5-6.
-    paths = sorted((fsdd / "recordings").glob("*_*_[56].wav"))
-    calibration = fixed_length([sf.read(path, dtype="float32")[0] for path in paths])
-    got, expected, ops = check_tflite(_model(), batch, tmp_path, quantize="int8", representative_data=calibration,
-                                      name="logmel")
-    interpreter = Interpreter(os.path.join(str(tmp_path), "logmel_int8.tflite"))
-    float_tensors = [t["name"] for t in interpreter.get_tensor_details()
-                     if t["dtype"] == np.float32 and len(t["shape"]) > 0 and t["shape"][-1] > 1]
-    # Only the float32 model input and output (around QUANTIZE/DEQUANTIZE) stay float: full integer.
-    assert len(float_tensors) == 2, float_tensors
-    assert {"QUANTIZE", "DEQUANTIZE", "CONV_2D", "LOG"} <= set(ops), ops
+    def load(paths):
+        return fixed_length([sf.read(path, dtype="float32")[0] for path in paths])
 
-    error = np.abs(got - expected)
-    top = expected >= expected.max(axis=(1, 2), keepdims=True) - 10.0
-    print(f"int8 vs float Keras: mean {error.mean():.2f} dB, max {error.max():.2f} dB; "
-          f"within 10 dB of each clip's peak: mean {error[top].mean():.2f} dB, max {error[top].max():.2f} dB")
-    # Linear int8 activations keep ~24 dB of the power range below the calibrated maximum; the loudest
-    # 10 dB of each clip must stay accurate (measured mean ~0.6 dB), quieter bins floor out (reported).
-    assert error[top].mean() < 1.5
+    recordings = fsdd / "recordings"
+    # Calibration as from a training set: all six speakers, every digit, training-split indices 5-6.
+    calibration = load(sorted(recordings.glob("*_*_[56].wav")))
+    # Test-split clips of a loud and two quiet speakers (clip peaks span ~35 dB).
+    clips = load(recordings / f"{digit}_{speaker}_0.wav" for digit in range(10) for speaker in ("jackson", "theo", "george"))
+
+    near_peak_error = {}
+    for stages in (1, 2):
+        got, expected, ops = check_tflite(_model(gain_stages=stages), clips, tmp_path, quantize="int8",
+                                          representative_data=calibration, name=f"logmel{stages}")
+        interpreter = Interpreter(os.path.join(str(tmp_path), f"logmel{stages}_int8.tflite"))
+        float_tensors = [t["name"] for t in interpreter.get_tensor_details()
+                         if t["dtype"] == np.float32 and len(t["shape"]) > 0 and t["shape"][-1] > 1]
+        # Only the float32 model input and output (around QUANTIZE/DEQUANTIZE) stay float: full integer.
+        assert len(float_tensors) == 2, float_tensors
+        assert {"QUANTIZE", "DEQUANTIZE", "CONV_2D", "LOG"} <= set(ops), ops
+
+        error = np.abs(got - expected)
+        peak = expected.max(axis=(1, 2), keepdims=True)
+        summary = {w: error[expected >= peak - w].mean() for w in (10, 20, 40)}
+        near_peak_error[stages] = summary[20]
+        print(f"int8 vs float Keras, gain_stages={stages}: mean {error.mean():.2f} dB, "
+              + ", ".join(f"within {w} dB of each clip's peak {e:.2f} dB" for w, e in summary.items()))
+    # A single int8 DFT path keeps ~24 dB below the loudest calibration clip, so quiet clips floor out
+    # (measured ~30 dB error); two gain stages keep the loudest 20 dB of every clip within ~0.8 dB.
+    assert near_peak_error[2] < 1.5
+    assert near_peak_error[2] < near_peak_error[1] / 10
 
 
 def test_runs_under_tf_keras(tmp_path):
@@ -209,6 +222,8 @@ def test_runs_under_tf_keras(tmp_path):
         (dict(frame_length=300), "frame_length"),
         (dict(max_freq=5000.0), "max_freq"),
         (dict(window="kaiser"), "window"),
+        (dict(gain_stages=0), "gain_stages"),
+        (dict(gain_stages=2, log=None), "gain_stages"),
     ],
 )
 def test_bad_arguments_raise(kwargs, name):

@@ -11,6 +11,11 @@ from tfaudio.ops import stft as stft_ops
 
 LOG_MODES = ("db", "log", None)
 
+# Gain staging for int8 (see `gain_stages`): stage j >= 1 clips the DFT at 36 * j dB below a
+# full-scale sinusoid, and a second path inside each stage clips 16x (24 dB) lower again.
+_STAGE_DB = 36.0
+_SUB_GAIN = 16.0
+
 
 @register_serializable
 class LogMelSpectrogram(keras.layers.Layer):
@@ -27,6 +32,18 @@ class LogMelSpectrogram(keras.layers.Layer):
 
     With `power=2` the sum `re**2 + im**2` is folded into the mel kernel, so the
     graph is conv -> square -> matmul -> log.
+
+    Full int8: every tensor is linearly quantized to 256 levels over the range seen
+    in calibration, so a single DFT path keeps only ~24 dB of mel power below the
+    loudest calibration clip (quieter clips and bands floor out). `gain_stages > 1`
+    (2 by default when `log` is set) adds DFT convolutions whose outputs are clipped at 36 dB steps below full scale
+    (each with a second path 24 dB lower) and merges the per-path log-mels with a
+    maximum. Clipping can only lower a path's energy, so in float the maximum is the
+    unclipped value and outputs are unchanged; in int8 each band takes the path
+    whose range fits it. The int8 waveform input itself bounds what is reachable
+    (~50 dB below the calibrated peak). Measured on FSDD (8 kHz, 256-point DFT, 40
+    bands): int8 vs float mean error over bins within 20 dB of each clip's peak is
+    ~31 dB with 1 stage and ~0.8 dB with 2.
 
     Args:
         sample_rate: int. Sampling rate of the input in Hz. Defaults to 16000.
@@ -61,6 +78,11 @@ class LogMelSpectrogram(keras.layers.Layer):
             centred on sample `t * frame_step`. Defaults to True.
         pad_mode: str. Padding for `center`: "constant" (zeros, librosa >= 0.10
             default) or "reflect". Defaults to "constant".
+        gain_stages: int or None. Number of gain-staged DFT convolutions (see
+            above). 1 is the plain graph (fastest in float); 2 keeps int8 log-mels
+            accurate (about 2x the frontend's compute, still small next to any
+            backbone); more than 1 needs `log` set. None means 2 when `log` is set
+            and 1 otherwise. Defaults to None.
         **kwargs: Base layer arguments (`name`, `dtype`, `trainable`). The DFT
             and mel kernels are weights; the layer is built non-trainable unless
             `trainable=True` is passed.
@@ -100,6 +122,7 @@ class LogMelSpectrogram(keras.layers.Layer):
         window="hann",
         center=True,
         pad_mode="constant",
+        gain_stages=None,
         **kwargs,
     ):
         kwargs.setdefault("trainable", False)
@@ -120,6 +143,15 @@ class LogMelSpectrogram(keras.layers.Layer):
             raise ValueError(f"`mel_scale` must be one of {mel_ops.MEL_SCALES}. Received: mel_scale={mel_scale!r}")
         if mel_norm not in mel_ops.MEL_NORMS:
             raise ValueError(f"`mel_norm` must be one of {mel_ops.MEL_NORMS}. Received: mel_norm={mel_norm!r}")
+        if gain_stages is not None and (not isinstance(gain_stages, (int, np.integer)) or gain_stages < 1):
+            raise ValueError(
+                f"`gain_stages` must be a positive integer or None. Received: gain_stages={gain_stages!r}"
+            )
+        if gain_stages is not None and gain_stages > 1 and log is None:
+            raise ValueError(
+                "`gain_stages` > 1 merges log-mels, so it needs `log` set. "
+                f"Received: gain_stages={gain_stages}, log=None"
+            )
 
         self.sample_rate = sample_rate
         self.fft_length = fft_length
@@ -137,6 +169,7 @@ class LogMelSpectrogram(keras.layers.Layer):
         self.window = window
         self.center = center
         self.pad_mode = pad_mode
+        self.gain_stages = gain_stages
 
         # Derived values; the helpers validate fft_length, frame_length, window and the band.
         self._dft_kernel = stft_ops.dft_kernel(fft_length, frame_length, window)
@@ -146,6 +179,10 @@ class LogMelSpectrogram(keras.layers.Layer):
         # power == 2: square the DFT channels and map them to mel bands in one product.
         self._mel_kernel = stft_ops.power_fold_matrix(fft_length) @ bank if power == 2 else bank
         self._padding = stft_ops.stft_padding(fft_length, frame_length, center)
+        # Clip levels, in DFT amplitude, of the gain stages; sum(|window|) is a full-scale sinusoid's peak.
+        full_scale = float(np.abs(self._dft_kernel[:, 0, 0]).sum())
+        self._gain_stages = gain_stages if gain_stages is not None else (1 if log is None else 2)
+        self._stage_clips = [full_scale * 10.0 ** (-_STAGE_DB * j / 20.0) for j in range(1, self._gain_stages)]
 
     def build(self, input_shape):
         def constant(value):
@@ -172,25 +209,42 @@ class LogMelSpectrogram(keras.layers.Layer):
         dtype = self.compute_dtype
         x = tf.cast(inputs, dtype)
         x = stft_ops.pad_signal(x, *self._padding, pad_mode=self.pad_mode)
-        dft = stft_ops.dft_conv(x, tf.cast(self.dft_kernel, dtype), self.frame_step)
+        dft_kernel = tf.cast(self.dft_kernel, dtype)
+        mel_kernel = tf.cast(self.mel_kernel, dtype)
+
+        # (dft, amplitude scale) paths: the plain DFT, then per gain stage the DFT in units of its
+        # clip level, clipped to [-1, 1] (a fused RELU_N1_TO_1 in TFLite), and that 16x louder.
+        paths = [(stft_ops.dft_conv(x, dft_kernel, self.frame_step), 1.0)]
+        for clip in self._stage_clips:
+            staged = tf.clip_by_value(stft_ops.dft_conv(x, dft_kernel / clip, self.frame_step), -1.0, 1.0)
+            paths.append((staged, clip))
+            paths.append((tf.clip_by_value(staged * _SUB_GAIN, -1.0, 1.0), clip / _SUB_GAIN))
+
+        out = None
+        for dft, scale in paths:
+            mel = self._mel(dft, mel_kernel if scale == 1.0 else mel_kernel * (scale**self.power))
+            if self.log is not None:
+                mel = self._log(mel, dtype)
+            out = mel if out is None else tf.maximum(out, mel)
+        if self.log is not None and self.top_db is not None:
+            top = self.top_db * (1.0 if self.log == "db" else math.log(10.0) / 10.0)
+            peak = tf.reduce_max(out, axis=[1, 2], keepdims=True)
+            out = tf.maximum(out, peak - top)
+        return out
+
+    def _mel(self, dft, mel_kernel):
         if self.power == 2:
             spec = dft * dft  # MUL rather than SQUARE: MUL has int8 kernels in TFLite
         else:
             spec = stft_ops.power_from_dft(dft, self.fft_length)
             spec = tf.sqrt(spec) if self.power == 1 else tf.pow(spec, self.power / 2.0)
-        mel = tf.matmul(spec, tf.cast(self.mel_kernel, dtype))
-        if self.log is None:
-            return mel
+        return tf.matmul(spec, mel_kernel)
 
+    def _log(self, mel, dtype):
         # amin below the dtype's smallest normal (float16) would floor to zero.
         amin = max(float(self.amin), float(np.finfo(np.dtype(dtype)).tiny))
         scale = 10.0 / math.log(10.0) if self.log == "db" else 1.0
-        out = tf.math.log(tf.maximum(mel, amin)) * scale
-        if self.top_db is not None:
-            top = self.top_db * (1.0 if self.log == "db" else math.log(10.0) / 10.0)
-            peak = tf.reduce_max(out, axis=[1, 2], keepdims=True)
-            out = tf.maximum(out, peak - top)
-        return out
+        return tf.math.log(tf.maximum(mel, amin)) * scale
 
     def compute_output_shape(self, input_shape):
         samples = input_shape[-1]
@@ -217,6 +271,7 @@ class LogMelSpectrogram(keras.layers.Layer):
                 "window": self.window,
                 "center": self.center,
                 "pad_mode": self.pad_mode,
+                "gain_stages": self.gain_stages,
             }
         )
         return config
