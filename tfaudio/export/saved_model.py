@@ -18,12 +18,17 @@ class _ServingModule(tf.Module):
         )
 
     def _serve(self, waveform):
-        tf.debugging.assert_equal(
-            tf.shape(waveform)[1],
-            self.samples,
-            message=f"`waveform` must be float32 [batch, {self.samples}] (clips of the model's length)",
-        )
-        tf.debugging.assert_all_finite(waveform, "`waveform` contains NaN or Inf")
+        checks = [
+            tf.debugging.assert_equal(
+                tf.shape(waveform)[1],
+                self.samples,
+                message=f"`waveform` must be float32 [batch, {self.samples}] (clips of the model's length)",
+            ),
+            tf.debugging.assert_all_finite(waveform, "`waveform` contains NaN or Inf"),
+        ]
+        # The checks must run before the model, whose own shape errors are cryptic.
+        with tf.control_dependencies(checks):
+            waveform = tf.identity(waveform)
         logits = tf.cast(self.model(waveform, training=False), tf.float32)
         class_ids = tf.argmax(logits, axis=-1, output_type=tf.int32)
         return {

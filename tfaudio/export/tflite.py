@@ -2,6 +2,7 @@
 
 import os
 import re
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -92,7 +93,7 @@ def to_tflite(
     # READ_VARIABLE ops behind), so fold them into constants first.
     concrete = _serving_function(model, batch_size).get_concrete_function()
     frozen = convert_variables_to_constants_v2(concrete)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     converter.allow_custom_ops = False
     if quantize is not None:
@@ -113,7 +114,10 @@ def to_tflite(
             tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
         ]
     try:
-        flatbuffer = converter.convert()
+        with warnings.catch_warnings():
+            # Emitted for every calibrated model with float I/O; it means nothing to users.
+            warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
+            flatbuffer = converter.convert()
     except Exception as e:  # the converter raises ConverterError and friends
         ops = _offending_ops(str(e))
         raise ValueError(

@@ -1,0 +1,102 @@
+"""The README's main job through the CLI: train -> export float/int8 -> evaluate -> bench (`tfaudio run`)."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from tfaudio.cli.evaluate import evaluate
+from tfaudio.cli.main import build_parser, main
+from tfaudio.export import TFLiteModel
+from tfaudio.models import load
+
+# A SincNet small enough for one CPU epoch in seconds; the structure is the paper's.
+TINY_SINCNET = {
+    "sinc_filters": 8,
+    "sinc_kernel_size": 51,
+    "conv_filters": [8, 8],
+    "global_pooling": "avg",
+    "dense_units": [16],
+}
+
+
+@pytest.fixture(scope="module")
+def manifest(fsdd, tmp_path_factory):
+    """Digits 0-2 of two speakers: takes 5-14 train, 0-3 test (the official split's rule)."""
+    path = tmp_path_factory.mktemp("data") / "manifest.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "label", "split"])
+        for digit in range(3):
+            for speaker in ("jackson", "nicolas"):
+                for take in list(range(4)) + list(range(5, 15)):
+                    wav = fsdd / "recordings" / f"{digit}_{speaker}_{take}.wav"
+                    w.writerow([str(wav), str(digit), "test" if take < 5 else "train"])
+    return path
+
+
+@pytest.mark.slow
+def test_run_writes_models_summary_and_consistent_metrics(manifest, tmp_path):
+    out = tmp_path / "run"
+    train_args = ["--quiet", "--batch-size", "8"]
+    for key, value in TINY_SINCNET.items():
+        train_args += ["--override", f"{key}={json.dumps(value)}"]
+    argv = ["run", "--data", f"manifest:{manifest}", "--epochs", "1", "--out", str(out), "--threads", "1"]
+    argv += [f"--train-arg={a}" for a in train_args]
+    assert main(argv) == 0
+
+    for name in ("model.keras", "labels.json", "metrics.json", "run_config.json", "summary.json", "summary.md"):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "labels.json").read_text()) == ["0", "1", "2"]
+    summary = json.loads((out / "summary.json").read_text())
+    results = summary["results"]
+    assert set(results) == {"keras", "tflite_float", "tflite_int8"}
+    assert all(r["examples"] == 24 for r in results.values())
+    assert results["tflite_int8"]["size_bytes"] < results["tflite_float"]["size_bytes"]
+    assert results["tflite_float"]["p50_ms_1t"] > 0
+
+    # Float TFLite predicts the same class as Keras on every test clip.
+    keras_metrics = evaluate(str(out))
+    tflite_metrics = evaluate(str(out / "export" / "model_float.tflite"))
+    assert keras_metrics["confusion_matrix"] == tflite_metrics["confusion_matrix"]
+    assert results["keras"]["accuracy"] == keras_metrics["accuracy"]
+
+
+@pytest.mark.slow
+def test_export_saved_model_and_bench_commands(manifest, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--model", "sincnet", "--data", f"manifest:{manifest}", "--epochs", "1", "--out", str(out)]
+    argv += ["--quiet", "--sample-rate", "8000"]
+    for key, value in TINY_SINCNET.items():
+        argv += ["--override", f"{key}={json.dumps(value)}"]
+    assert main(argv) == 0
+
+    assert main(["export", "--model", str(out), "--format", "saved_model", "--out", str(tmp_path / "serving")]) == 0
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(tmp_path / "serving" / "1")).signatures["serving_default"]
+    x = np.zeros((2, 8000), np.float32)
+    np.testing.assert_allclose(serve(waveform=x)["logits"].numpy(), load(str(out / "model.keras"))(x), atol=1e-5)
+
+    tflite = tmp_path / "m.tflite"
+    assert main(["export", "--model", str(out), "--quantize", "float16", "--out", str(tflite)]) == 0
+    assert TFLiteModel(str(tflite)).input_shape == (-1, 8000)
+    capsys.readouterr()
+    assert main(["bench", str(tflite), "--threads", "1", "2", "--runs", "3", "--warmup", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "1 thread(s) p50" in printed and "2 thread(s) p50" in printed
+
+
+def test_every_command_has_help(capsys):
+    parser = build_parser()
+    for command in ("train", "evaluate", "export", "bench", "run"):
+        with pytest.raises(SystemExit) as exit_info:
+            parser.parse_args([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: tfaudio " + command in capsys.readouterr().out
+
+
+def test_missing_model_is_named(tmp_path):
+    with pytest.raises(SystemExit, match="no model at"):
+        evaluate(str(tmp_path / "nothing.keras"), data="fsdd:x")
