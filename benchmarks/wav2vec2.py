@@ -1,0 +1,297 @@
+"""wav2vec 2.0 in tfaudio: how big and how fast is it in TFLite, and does it learn FSDD from scratch?
+
+Two parts (both by default):
+  * `size`: parameter counts of the base and large classifiers; the base classifier (random init,
+    no pretrained weights are available offline) for 1 s of 16 kHz audio converted to TFLite float
+    and full int8 (calibrated on 32 FSDD training clips resampled to 16 kHz): file size, latency
+    (ai_edge_litert, 1 thread, batch 1) and float-vs-int8 logit agreement on 64 FSDD test clips.
+  * `finetune`: a small wav2vec2 (`--hidden-dim`, `--num-layers`, conv width `--conv-dim`, the
+    base layout otherwise) trained from random init on FSDD (official split, resampled to 16 kHz,
+    1 s clips, per-clip zero-mean/unit-variance like transformers' `do_normalize`); test accuracy
+    of Keras, TFLite float and TFLite int8.
+Results: benchmarks/results/wav2vec2.json and benchmarks/results/wav2vec2.md.
+
+  * `pretrain`: self-supervised pretraining of the same small model on the unlabeled FSDD training
+    clips with `model.fit`: contrastive loss and codevector perplexity per epoch.
+Run: python benchmarks/wav2vec2.py [--part size|finetune|pretrain|all] [--epochs 15]
+     (size: ~5 min; finetune: ~15 min; pretrain: ~5 min on 2 shared cores)
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from tfaudio.backend import keras  # noqa: E402
+from tfaudio.bench import tflite_latency  # noqa: E402
+from tfaudio.export import TFLiteModel, tflite_op_names, to_tflite  # noqa: E402
+from tfaudio.models import build  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+FSDD = os.environ.get("TFAUDIO_FSDD", os.path.join(os.path.dirname(HERE), "..", "shared", "data", "fsdd"))
+SAMPLE_RATE = 16000
+
+
+def normalize(waveform):
+    """Per-clip zero mean / unit variance (transformers' Wav2Vec2FeatureExtractor `do_normalize`)."""
+    mean, variance = tf.nn.moments(waveform, axes=[-1], keepdims=True)
+    return (waveform - mean) / tf.sqrt(variance + 1e-7)
+
+
+def fsdd_datasets(batch_size, seed=0):
+    from tfaudio.data import fsdd
+
+    train, test, labels = fsdd(
+        FSDD, sample_rate=SAMPLE_RATE, clip_seconds=1.0, batch_size=batch_size, seed=seed, cache=True
+    )
+    train = train.map(lambda x, y: (normalize(x), y))
+    test = test.map(lambda x, y: (normalize(x), y))
+    return train, test, labels
+
+
+def arrays(dataset, limit=None):
+    xs, ys = [], []
+    for x, y in dataset:
+        xs.append(x.numpy())
+        ys.append(y.numpy())
+        if limit and sum(len(a) for a in xs) >= limit:
+            break
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    return (x[:limit], y[:limit]) if limit else (x, y)
+
+
+def part_size(args, results):
+    base = build("wav2vec2_base", 10, sample_rate=SAMPLE_RATE, clip_seconds=1.0)
+    large = build("wav2vec2_large", 10, sample_rate=SAMPLE_RATE, clip_seconds=1.0)
+    results["params"] = {
+        "wav2vec2_base_backbone": base.backbone.count_params(),
+        "wav2vec2_base_classifier": base.count_params(),
+        "wav2vec2_large_backbone": large.backbone.count_params(),
+        "wav2vec2_large_classifier": large.count_params(),
+    }
+    del large
+    print(results["params"], flush=True)
+    train, test, _ = fsdd_datasets(32)
+    calib, _ = arrays(train, 32)
+    x_test, _ = arrays(test, 64)
+    keras_logits = base.predict(x_test, batch_size=8, verbose=0)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for quantize in (None, "int8"):
+            path = os.path.join(tmp, f"w2v_base_{quantize or 'float'}.tflite")
+            start = time.perf_counter()
+            to_tflite(base, path, quantize=quantize, representative_data=calib if quantize else None)
+            convert_s = time.perf_counter() - start
+            ops = tflite_op_names(path)
+            latency = tflite_latency(path, num_threads=1, runs=args.runs, warmup=2)
+            logits = TFLiteModel(path).predict(x_test, batch_size=8)
+            out[quantize or "float"] = {
+                "size_mb": os.path.getsize(path) / 1e6,
+                "p50_ms": latency["p50_ms"],
+                "p90_ms": latency["p90_ms"],
+                "convert_s": convert_s,
+                "max_abs_diff_vs_keras": float(np.abs(logits - keras_logits).max()),
+                "argmax_agreement_vs_keras": float(np.mean(logits.argmax(-1) == keras_logits.argmax(-1))),
+                "non_builtin_ops": [op for op in ops if op.startswith(("Flex", "CUSTOM"))],
+                "ops": ops,
+            }
+            print(quantize, {k: v for k, v in out[quantize or "float"].items() if k != "ops"}, flush=True)
+    results["base_tflite_1s_16k"] = out
+
+
+def part_finetune(args, results):
+    tf.random.set_seed(0)
+    train, test, labels = fsdd_datasets(args.batch_size)
+    overrides = dict(
+        hidden_dim=args.hidden_dim,
+        num_layers=args.num_layers,
+        num_heads=4,
+        intermediate_dim=4 * args.hidden_dim,
+        conv_dims=[args.conv_dim] * 7,
+        num_conv_pos_embeddings=32,
+        num_conv_pos_embedding_groups=4,
+        classifier_proj_size=64,
+        layerdrop=0.0,
+    )
+    model = build("wav2vec2_base", len(labels), sample_rate=SAMPLE_RATE, clip_seconds=1.0, **overrides)
+    steps = args.epochs * int(np.ceil(2700 / args.batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, steps, alpha=0.01, warmup_target=args.learning_rate, warmup_steps=min(200, steps // 10)
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    start = time.perf_counter()
+    history = model.fit(train, validation_data=test, epochs=args.epochs, verbose=2)
+    train_s = time.perf_counter() - start
+    x_test, y_test = arrays(test)
+    keras_acc = float(np.mean(model.predict(x_test, batch_size=64, verbose=0).argmax(-1) == y_test))
+    calib, _ = arrays(train, 64)
+    tflite = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for quantize in (None, "int8"):
+            path = os.path.join(tmp, f"w2v_small_{quantize or 'float'}.tflite")
+            to_tflite(model, path, quantize=quantize, representative_data=calib if quantize else None)
+            logits = TFLiteModel(path).predict(x_test, batch_size=32)
+            latency = tflite_latency(path, num_threads=1, runs=20, warmup=3)
+            tflite[quantize or "float"] = {
+                "accuracy": float(np.mean(logits.argmax(-1) == y_test)),
+                "size_mb": os.path.getsize(path) / 1e6,
+                "p50_ms": latency["p50_ms"],
+            }
+    results["finetune_fsdd_16k"] = {
+        "config": overrides,
+        "params": model.count_params(),
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "train_seconds": train_s,
+        "val_accuracy_per_epoch": [round(v, 4) for v in history.history["val_accuracy"]],
+        "test_accuracy_keras": keras_acc,
+        "tflite": tflite,
+        "test_clips": int(len(y_test)),
+    }
+    print(results["finetune_fsdd_16k"], flush=True)
+
+
+def part_pretrain(args, results):
+    """Self-supervised pretraining of the small model on unlabeled FSDD training clips."""
+    from tfaudio.models.wav2vec2 import Wav2Vec2Backbone, Wav2Vec2PreTrainer
+
+    tf.random.set_seed(0)
+    train, _, _ = fsdd_datasets(args.batch_size)
+    unlabeled = train.map(lambda x, y: x)
+    backbone = Wav2Vec2Backbone(
+        hidden_dim=args.hidden_dim,
+        num_layers=args.num_layers,
+        num_heads=4,
+        intermediate_dim=4 * args.hidden_dim,
+        conv_dims=[args.conv_dim] * 7,
+        num_conv_pos_embeddings=32,
+        num_conv_pos_embedding_groups=4,
+        layerdrop=0.0,
+        mask_time_prob=0.65,
+        mask_time_length=5,
+        num_samples=SAMPLE_RATE,
+    )
+    model = Wav2Vec2PreTrainer(
+        backbone,
+        num_codevector_groups=2,
+        num_codevectors_per_group=64,
+        codevector_dim=64,
+        proj_codevector_dim=64,
+        num_negatives=20,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(5e-4))
+    start = time.perf_counter()
+    history = model.fit(unlabeled, epochs=args.pretrain_epochs, verbose=2)
+    frames_masked = None
+    for x in unlabeled.take(1):
+        frames_masked = float(tf.reduce_sum(tf.cast(model(x, training=False)["mask_time_indices"], tf.float32)))
+        frames_masked /= int(x.shape[0])
+    results["pretrain_fsdd_16k"] = {
+        "epochs": args.pretrain_epochs,
+        "train_seconds": time.perf_counter() - start,
+        "num_negatives": 20,
+        "codebook": "2 groups x 64 entries (perplexity max 128)",
+        "masked_frames_per_clip": frames_masked,
+        "contrastive_loss_per_epoch": [round(v, 2) for v in history.history["contrastive_loss"]],
+        "codevector_perplexity_per_epoch": [round(v, 2) for v in history.history["codevector_perplexity"]],
+    }
+    print(results["pretrain_fsdd_16k"], flush=True)
+
+
+def write_markdown(results, path):
+    lines = ["# wav2vec 2.0 benchmark", "", f"Machine: {results['machine']}; TFLite runs use 1 thread, batch 1.", ""]
+    if "params" in results:
+        lines += ["| model | parameters |", "|---|---:|"]
+        lines += [f"| {k} | {v / 1e6:.1f} M |" for k, v in results["params"].items()]
+        lines += [""]
+    if "base_tflite_1s_16k" in results:
+        lines += [
+            "wav2vec2_base classifier (random init), 1 s of 16 kHz audio:",
+            "",
+            "| TFLite | size (MB) | p50 (ms) | p90 (ms) | max abs logit diff vs Keras | argmax agreement | non-builtin ops |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for name, r in results["base_tflite_1s_16k"].items():
+            lines.append(
+                f"| {name} | {r['size_mb']:.1f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
+                f"{r['max_abs_diff_vs_keras']:.2e} | {r['argmax_agreement_vs_keras']:.3f} | {r['non_builtin_ops'] or 'none'} |"
+            )
+        lines += [""]
+    if "finetune_fsdd_16k" in results:
+        r = results["finetune_fsdd_16k"]
+        lines += [
+            f"Fine-tuning from random init on FSDD (official split, {r['test_clips']} test clips, 16 kHz, 1 s): "
+            f"{r['params'] / 1e6:.2f} M parameters, {r['epochs']} epochs, batch {r['batch_size']}, "
+            f"{r['train_seconds'] / 60:.1f} min on this machine.",
+            "",
+            "| model | test accuracy | size (MB) | p50 (ms) |",
+            "|---|---:|---:|---:|",
+            f"| Keras | {r['test_accuracy_keras']:.3f} | | |",
+        ]
+        for name, t in r["tflite"].items():
+            lines.append(f"| TFLite {name} | {t['accuracy']:.3f} | {t['size_mb']:.2f} | {t['p50_ms']:.1f} |")
+        lines += ["", f"Validation accuracy per epoch: {r['val_accuracy_per_epoch']}", ""]
+    if "pretrain_fsdd_16k" in results:
+        r = results["pretrain_fsdd_16k"]
+        lines += [
+            f"Self-supervised pretraining of the same small model on unlabeled FSDD training clips "
+            f"({r['epochs']} epochs, {r['num_negatives']} distractors, {r['codebook']}, "
+            f"~{r['masked_frames_per_clip']:.0f} of 49 frames masked per clip; losses are sums per batch of 32):",
+            "",
+            f"- contrastive loss per epoch: {r['contrastive_loss_per_epoch']}",
+            f"- codevector perplexity per epoch: {r['codevector_perplexity_per_epoch']}",
+            "",
+        ]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=("size", "finetune", "pretrain", "all"), default="all")
+    parser.add_argument("--runs", type=int, default=10, help="Timed TFLite runs of the base model.")
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--pretrain-epochs", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--hidden-dim", type=int, default=64)
+    parser.add_argument("--num-layers", type=int, default=2)
+    parser.add_argument("--conv-dim", type=int, default=64)
+    args = parser.parse_args()
+
+    os.makedirs(RESULTS, exist_ok=True)
+    json_path = os.path.join(RESULTS, "wav2vec2.json")
+    results = {}
+    if os.path.isfile(json_path):  # parts run separately accumulate in one file
+        with open(json_path, encoding="utf-8") as f:
+            results = json.load(f)
+    results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, TF {tf.__version__}"
+    if args.part in ("size", "all"):
+        part_size(args, results)
+    if args.part in ("finetune", "all"):
+        part_finetune(args, results)
+    if args.part in ("pretrain", "all"):
+        part_pretrain(args, results)
+    with open(json_path, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
+    write_markdown(results, os.path.join(RESULTS, "wav2vec2.md"))
+    print(open(os.path.join(RESULTS, "wav2vec2.md")).read())
+
+
+if __name__ == "__main__":
+    main()
