@@ -1,8 +1,9 @@
 """How fast is the LogMelSpectrogram frontend, in Keras and TFLite, compared with librosa and kapre?
 
 One run measures, on the same real FSDD clips (8 kHz, 1 s, padded/cropped):
-  * tfaudio LogMelSpectrogram: Keras eager, Keras graph (tf.function), TFLite float (batch 32 and 1,
-    dynamic batch) and TFLite full int8 (batch 32 and 1);
+  * tfaudio LogMelSpectrogram with gain_stages=2 (the default) and 1: Keras eager, Keras graph
+    (tf.function), TFLite float and full int8 (batch 32 and 1 on the same dynamic-batch model),
+    and the int8 error vs float;
   * librosa.feature.melspectrogram + power_to_db, one clip at a time (float32 input);
   * kapre 0.3 `get_melspectrogram_layer` (tf.signal.stft) in Keras graph mode, and kapre's TFLite
     variant (STFTTflite/MagnitudeTflite, batch 1 only).
@@ -54,15 +55,21 @@ def load_clips(root, count):
     return np.stack(clips)
 
 
-def best_rate(run, clips, repeats):
-    """clips/s of the fastest of `repeats` passes (after one warm-up pass)."""
-    run(clips)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def best_rates(runners, repeats):
+    """clips/s of each runner's fastest pass. `runners`: name -> (run, clips).
+
+    The passes are interleaved (every method once per round) so that load from other
+    processes on a shared machine hits all methods alike; one warm-up pass first.
+    """
+    for run, clips in runners.values():
         run(clips)
-        times.append(time.perf_counter() - start)
-    return len(clips) / min(times)
+    best = {name: float("inf") for name in runners}
+    for _ in range(repeats):
+        for name, (run, clips) in runners.items():
+            start = time.perf_counter()
+            run(clips)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: len(runners[name][1]) / seconds for name, seconds in best.items()}
 
 
 def batched(fn, batch_size):
@@ -121,49 +128,62 @@ def main():
 
     clips = load_clips(args.fsdd, args.clips)
     work = tempfile.mkdtemp(prefix="frontend_speed_")
-    results, notes = {}, []
+    runners, notes = {}, []
 
-    layer = LogMelSpectrogram(
-        sample_rate=SAMPLE_RATE, fft_length=FFT_LENGTH, frame_step=FRAME_STEP, num_mel_bins=NUM_MEL_BINS
-    )
-    inputs = keras.Input((SAMPLES,))
-    model = keras.Model(inputs, layer(inputs))
-    graph = tf.function(lambda x: layer(x), input_signature=[tf.TensorSpec([None, SAMPLES], tf.float32)])
+    sizes, int8_error = {}, {}
+    for stages in (2, 1):  # 2 is the default (int8-friendly gain staging), 1 the plain graph
+        tag = f"gain_stages={stages}"
+        layer = LogMelSpectrogram(
+            sample_rate=SAMPLE_RATE, fft_length=FFT_LENGTH, frame_step=FRAME_STEP, num_mel_bins=NUM_MEL_BINS,
+            gain_stages=stages,
+        )
+        inputs = keras.Input((SAMPLES,))
+        model = keras.Model(inputs, layer(inputs))
+        graph = tf.function(lambda x, layer=layer: layer(x), input_signature=[tf.TensorSpec([None, SAMPLES], tf.float32)])
+        if stages == 2:
+            runners[f"tfaudio keras eager, {tag} (batch 32)"] = (batched(layer, BATCH), clips)
+        runners[f"tfaudio keras graph, {tag} (batch 32)"] = (batched(graph, BATCH), clips)
 
-    results["tfaudio keras eager (batch 32)"] = best_rate(batched(lambda x: layer(x), BATCH), clips, args.repeats)
-    results["tfaudio keras graph (batch 32)"] = best_rate(batched(graph, BATCH), clips, args.repeats)
-
-    float_path = to_tflite(model, os.path.join(work, "logmel_float.tflite"))
-    int8_path = to_tflite(model, os.path.join(work, "logmel_int8.tflite"), quantize="int8", representative_data=clips[::2])
-    float_runner, int8_runner = TFLiteModel(float_path), TFLiteModel(int8_path)
-    results["tfaudio tflite float (batch 32)"] = best_rate(batched(float_runner, BATCH), clips, args.repeats)
-    results["tfaudio tflite float (batch 1)"] = best_rate(batched(float_runner, 1), clips, args.repeats)
-    results["tfaudio tflite int8 (batch 32)"] = best_rate(batched(int8_runner, BATCH), clips, args.repeats)
-    results["tfaudio tflite int8 (batch 1)"] = best_rate(batched(int8_runner, 1), clips, args.repeats)
+        float_path = to_tflite(model, os.path.join(work, f"logmel{stages}_float.tflite"))
+        # Calibrate on the even clips, measure int8 error on the odd ones.
+        int8_path = to_tflite(model, os.path.join(work, f"logmel{stages}_int8.tflite"), quantize="int8",
+                              representative_data=clips[::2])
+        float_runner, int8_runner = TFLiteModel(float_path), TFLiteModel(int8_path)
+        for kind, runner in (("float", float_runner), ("int8", int8_runner)):
+            for batch_size in (BATCH, 1):
+                runners[f"tfaudio tflite {kind}, {tag} (batch {batch_size})"] = (batched(runner, batch_size), clips)
+        sizes[tag] = dict(float_bytes=os.path.getsize(float_path), int8_bytes=os.path.getsize(int8_path))
+        expected = model.predict(clips[1::2], verbose=0)
+        error = np.abs(int8_runner.predict(clips[1::2]) - expected)
+        peak = expected.max(axis=(1, 2), keepdims=True)
+        int8_error[tag] = {
+            "mean_db": round(float(error.mean()), 2),
+            **{f"mean_db_within_{w}db_of_clip_peak": round(float(error[expected >= peak - w].mean()), 2) for w in (10, 20, 40)},
+        }
 
     run_librosa, librosa_version = librosa_runner()
-    results["librosa (one clip at a time)"] = best_rate(run_librosa, clips, args.repeats)
+    runners["librosa (one clip at a time)"] = (run_librosa, clips)
 
     kapre_version = None
     try:
         kapre_layer, kapre_version = kapre_model(tflite_variant=False)
         kapre_graph = tf.function(lambda x: kapre_layer(x), input_signature=[tf.TensorSpec([None, SAMPLES, 1], tf.float32)])
-        results["kapre keras graph (batch 32)"] = best_rate(batched(kapre_graph, BATCH), clips[..., None], args.repeats)
+        runners["kapre keras graph (batch 32)"] = (batched(kapre_graph, BATCH), clips[..., None])
     except Exception as e:  # report why rather than failing the whole benchmark
         notes.append(f"kapre Keras layer could not run: {type(e).__name__}: {e}")
     try:
         kapre_lite, _ = kapre_model(tflite_variant=True)
         kapre_path = to_tflite(kapre_lite, os.path.join(work, "kapre_float.tflite"), batch_size=1)
         kapre_runner = TFLiteModel(kapre_path)
-        results["kapre tflite float (batch 1)"] = best_rate(batched(kapre_runner, 1), clips[..., None], args.repeats)
+        runners["kapre tflite float (batch 1)"] = (batched(kapre_runner, 1), clips[..., None])
         notes.append(f"kapre TFLite ops: {', '.join(tflite_op_names(kapre_path))} (fixed batch 1)")
     except Exception as e:
         notes.append(f"kapre TFLite variant could not be converted/run: {type(e).__name__}: {str(e)[:500]}")
 
-    notes.append(f"tfaudio TFLite float ops: {', '.join(tflite_op_names(float_path))} (dynamic batch)")
+    notes.append(f"tfaudio TFLite float ops (gain_stages=1): {', '.join(tflite_op_names(float_path))} (dynamic batch)")
+    notes.append(f"tfaudio TFLite sizes (bytes): {json.dumps(sizes)}")
     notes.append(
-        f"Sizes: tfaudio float {os.path.getsize(float_path)} B, int8 {os.path.getsize(int8_path)} B "
-        "(DFT kernel 256x256 + mel kernel 256x40)."
+        "tfaudio int8 vs float Keras on the odd clips (calibrated on the even ones), dB: " + json.dumps(int8_error)
     )
     notes.append(
         "Outputs are not identical across libraries: tfaudio and librosa use center=True (101 frames, power mel, "
@@ -171,6 +191,7 @@ def main():
         "The work per clip is the same DFT size, hop and number of mel bins."
     )
 
+    results = best_rates(runners, args.repeats)
     librosa_rate = results["librosa (one clip at a time)"]
     kapre_rate = results.get("kapre keras graph (batch 32)")
     rows = [
@@ -190,6 +211,8 @@ def main():
                          kapre=kapre_version, python=platform.python_version()),
         "machine": dict(processor=platform.processor() or platform.machine(), cpu_count=os.cpu_count()),
         "results": rows,
+        "tflite_sizes_bytes": sizes,
+        "int8_error_db": int8_error,
         "notes": notes,
     }
     os.makedirs(args.out, exist_ok=True)
@@ -199,7 +222,7 @@ def main():
         "# Frontend speed: LogMelSpectrogram vs librosa vs kapre",
         "",
         f"{len(clips)} FSDD clips, 1 s at 8 kHz; fft_length={FFT_LENGTH}, frame_step={FRAME_STEP}, "
-        f"num_mel_bins={NUM_MEL_BINS}; one thread everywhere; best of {args.repeats} passes. "
+        f"num_mel_bins={NUM_MEL_BINS}; one thread everywhere; best of {args.repeats} interleaved passes (shared machine: absolute rates are noisy, compare within a run). "
         f"TF {tf.__version__}, librosa {librosa_version}, kapre {kapre_version}.",
         "",
         "| method | clips/s | x librosa | x kapre (Keras graph) |",

@@ -216,7 +216,8 @@ class LogMelSpectrogram(keras.layers.Layer):
         # clip level, clipped to [-1, 1] (a fused RELU_N1_TO_1 in TFLite), and that 16x louder.
         paths = [(stft_ops.dft_conv(x, dft_kernel, self.frame_step), 1.0)]
         for clip in self._stage_clips:
-            staged = tf.clip_by_value(stft_ops.dft_conv(x, dft_kernel / clip, self.frame_step), -1.0, 1.0)
+            # Scaling the input rather than the kernel keeps one DFT constant in the TFLite file.
+            staged = tf.clip_by_value(stft_ops.dft_conv(x * (1.0 / clip), dft_kernel, self.frame_step), -1.0, 1.0)
             paths.append((staged, clip))
             paths.append((tf.clip_by_value(staged * _SUB_GAIN, -1.0, 1.0), clip / _SUB_GAIN))
 
