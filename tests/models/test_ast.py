@@ -107,3 +107,15 @@ def test_tiny_ast_fits_a_few_fsdd_clips(fsdd):
     history = model.fit(x, y, batch_size=8, epochs=15, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_mixed_precision(waves):
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = _tiny()
+        assert model.fbank.compute_dtype == "float32"  # mel energies overflow float16
+        logits = model(waves[:2], training=False)
+        assert np.all(np.isfinite(np.asarray(logits, np.float32)))
+    finally:
+        keras.mixed_precision.set_global_policy(policy)

@@ -87,6 +87,7 @@ class ASTClassifier(keras.Model):
             max_length=backbone.max_length,
             mean=mean,
             std=std,
+            dtype="float32",  # mel energies can exceed float16's range; the backbone casts afterwards
             name="fbank",
         )
         pooling = ASTTokenPooling(name="token_pooling")
