@@ -1,0 +1,232 @@
+"""SincNet: a raw-waveform classifier whose first layer is a learnable sinc filter bank."""
+
+import tensorflow as tf
+
+from tfaudio.backend import keras, register_serializable
+from tfaudio.layers.sinc_conv1d import SincConv1D
+from tfaudio.models.registry import register
+
+_GLOBAL_POOLINGS = (None, "avg", "max")
+_CONV_NORMS = ("time", "channel", "batch")
+
+
+@register_serializable
+class Abs(keras.layers.Layer):
+    """Element-wise absolute value (SincNet rectifies the sinc filter outputs)."""
+
+    def call(self, inputs):
+        return tf.abs(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def _as_tuple(value, name):
+    if isinstance(value, int):
+        return (value,)
+    try:
+        return tuple(int(v) for v in value)
+    except TypeError:
+        raise ValueError(f"`{name}` must be an int or a sequence of ints. Received: {name}={value!r}") from None
+
+
+@register_serializable
+class SincNet(keras.Model):
+    """SincNet classifier on raw waveforms (Ravanelli & Bengio 2018, arXiv 1808.00158).
+
+    The architecture of the paper and of its reference configuration
+    (mravanelli/SincNet `cfg/SincNet_TIMIT.cfg`):
+
+    waveform -> layer norm -> SincConv1D (80 x 251) -> |.| -> max-pool 3 -> layer
+    norm -> leaky ReLU -> [conv (60 x 5) -> max-pool 3 -> layer norm -> leaky ReLU]
+    x 2 -> flatten -> layer norm -> [dense (2048) -> batch norm -> leaky ReLU] x 3
+    -> dense logits.
+
+    Layer norms after the convolutions normalise each channel over time, as the
+    reference does. The paper classifies 200 ms windows; on longer clips the
+    flattened features (frames x channels) make the first dense layer very large,
+    so `global_pooling` ("avg" or "max") can replace the flatten, and
+    `pool_sizes` can pool harder. Leaky ReLU slope 0.2 as in the reference.
+
+    Args:
+        num_classes: int. Number of output logits.
+        sample_rate: int. Sample rate of the input waveform, in Hz. Defaults to 16000.
+        clip_seconds: float. Clip length; the input has
+            `round(sample_rate * clip_seconds)` samples. Defaults to 1.0.
+        sinc_filters: int. Sinc filters. Defaults to 80.
+        sinc_kernel_size: int. Odd sinc filter length in samples. Defaults to 251.
+        sinc_stride: int. Stride of the sinc convolution. Defaults to 1.
+        conv_filters: sequence of int. Filters of the convolutions after the sinc
+            layer. Defaults to (60, 60).
+        conv_kernel_sizes: sequence of int, same length. Defaults to (5, 5).
+        pool_sizes: sequence of int, one per convolution including the sinc
+            layer (so `len(conv_filters) + 1`). Defaults to (3, 3, 3).
+        global_pooling: None (flatten, as the paper), "avg" or "max" over time
+            after the last convolution. Defaults to None.
+        dense_units: sequence of int. Hidden fully-connected layers. Defaults to
+            (2048, 2048, 2048).
+        dropout: float. Dropout after each hidden dense layer. Defaults to 0.0.
+        input_norm: bool. Layer-normalise the waveform first. Defaults to True.
+        leaky_relu_alpha: float. Negative slope. Defaults to 0.2.
+        **kwargs: `keras.Model` arguments (`name`, ...).
+
+    Input shape:
+        float32 `(batch, samples)`, waveform in [-1, 1].
+
+    Output shape:
+        `(batch, num_classes)` logits.
+
+    Example:
+    >>> model = SincNet(num_classes=10, sample_rate=8000)
+    >>> model(tf.zeros([2, 8000])).shape
+    TensorShape([2, 10])
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        sample_rate=16000,
+        clip_seconds=1.0,
+        sinc_filters=80,
+        sinc_kernel_size=251,
+        sinc_stride=1,
+        conv_filters=(60, 60),
+        conv_kernel_sizes=(5, 5),
+        pool_sizes=(3, 3, 3),
+        global_pooling=None,
+        conv_norm="batch",
+        dense_units=(2048, 2048, 2048),
+        dropout=0.0,
+        input_norm=True,
+        leaky_relu_alpha=0.2,
+        **kwargs,
+    ):
+        conv_filters = _as_tuple(conv_filters, "conv_filters")
+        conv_kernel_sizes = _as_tuple(conv_kernel_sizes, "conv_kernel_sizes")
+        pool_sizes = _as_tuple(pool_sizes, "pool_sizes")
+        dense_units = _as_tuple(dense_units, "dense_units")
+        if len(conv_kernel_sizes) != len(conv_filters):
+            raise ValueError(
+                "`conv_kernel_sizes` needs one size per entry of `conv_filters`. "
+                f"Received: conv_filters={conv_filters}, conv_kernel_sizes={conv_kernel_sizes}"
+            )
+        if len(pool_sizes) != len(conv_filters) + 1:
+            raise ValueError(
+                "`pool_sizes` needs one size for the sinc layer and one per entry of "
+                f"`conv_filters`. Received: conv_filters={conv_filters}, pool_sizes={pool_sizes}"
+            )
+        if global_pooling not in _GLOBAL_POOLINGS:
+            raise ValueError(
+                f"`global_pooling` must be one of {_GLOBAL_POOLINGS}. Received: global_pooling={global_pooling!r}"
+            )
+        if conv_norm not in _CONV_NORMS:
+            raise ValueError(f"`conv_norm` must be one of {_CONV_NORMS}. Received: conv_norm={conv_norm!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+        samples = int(round(sample_rate * clip_seconds))
+        frames = samples - sinc_kernel_size + 1
+        for i, pool in enumerate(pool_sizes):
+            frames = (-(-frames // sinc_stride) if i == 0 else frames - conv_kernel_sizes[i - 1] + 1) // pool
+            if frames < 1:
+                raise ValueError(
+                    f"The clip is too short for these kernel and pool sizes: nothing is left after "
+                    f"block {i}. Received: samples={samples}, sinc_kernel_size={sinc_kernel_size}, "
+                    f"conv_kernel_sizes={conv_kernel_sizes}, pool_sizes={pool_sizes}"
+                )
+
+        # === Layers ===
+        sinc_conv = SincConv1D(
+            sinc_filters, sinc_kernel_size, sample_rate=sample_rate, stride=sinc_stride, name="sinc_conv"
+        )
+        convs = [
+            keras.layers.Conv1D(f, k, padding="valid", name=f"conv_{i + 1}")
+            for i, (f, k) in enumerate(zip(conv_filters, conv_kernel_sizes))
+        ]
+
+        def block_tail(x, i, suffix):
+            x = keras.layers.MaxPooling1D(pool_sizes[i], name=f"pool_{suffix}")(x)
+            if conv_norm == "time":  # each channel over time, like the reference's LayerNorm on [C, T]
+                x = keras.layers.LayerNormalization(axis=1, epsilon=1e-6, name=f"norm_{suffix}")(x)
+            elif conv_norm == "channel":  # each frame over channels
+                x = keras.layers.LayerNormalization(axis=-1, epsilon=1e-6, name=f"norm_{suffix}")(x)
+            else:
+                x = keras.layers.BatchNormalization(momentum=0.95, name=f"norm_{suffix}")(x)
+            return keras.layers.LeakyReLU(leaky_relu_alpha, name=f"act_{suffix}")(x)
+
+        # === Functional graph ===
+        waveform = keras.Input(shape=(samples,), dtype="float32", name="waveform")
+        x = waveform
+        if input_norm:
+            # Parameter-free: a learned gain per sample position (the reference's
+            # LayerNorm(input_dim)) is not shift-invariant, and it would make
+            # training back-propagate through the full-rate sinc convolution.
+            x = keras.layers.LayerNormalization(epsilon=1e-6, center=False, scale=False, name="input_norm")(x)
+        x = keras.layers.Reshape((samples, 1), name="add_channel")(x)
+        x = Abs(name="sinc_abs")(sinc_conv(x))
+        x = block_tail(x, 0, "sinc")
+        for i, conv in enumerate(convs):
+            x = block_tail(conv(x), i + 1, str(i + 1))
+        if global_pooling == "avg":
+            x = keras.layers.GlobalAveragePooling1D(name="global_pool")(x)
+        elif global_pooling == "max":
+            x = keras.layers.GlobalMaxPooling1D(name="global_pool")(x)
+        else:
+            x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.LayerNormalization(epsilon=1e-6, name="dense_input_norm")(x)
+        for i, units in enumerate(dense_units):
+            x = keras.layers.Dense(units, use_bias=False, name=f"dense_{i + 1}")(x)
+            # PyTorch momentum 0.05 (the reference) is Keras momentum 0.95.
+            x = keras.layers.BatchNormalization(momentum=0.95, name=f"dense_bn_{i + 1}")(x)
+            x = keras.layers.LeakyReLU(leaky_relu_alpha, name=f"dense_act_{i + 1}")(x)
+            if dropout:
+                x = keras.layers.Dropout(dropout, name=f"dense_dropout_{i + 1}")(x)
+        logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(x)
+        super().__init__(inputs=waveform, outputs=logits, **kwargs)
+
+        # === Config ===
+        self.num_classes = num_classes
+        self.sample_rate = sample_rate
+        self.clip_seconds = clip_seconds
+        self.sinc_filters = sinc_filters
+        self.sinc_kernel_size = sinc_kernel_size
+        self.sinc_stride = sinc_stride
+        self.conv_filters = conv_filters
+        self.conv_kernel_sizes = conv_kernel_sizes
+        self.pool_sizes = pool_sizes
+        self.global_pooling = global_pooling
+        self.conv_norm = conv_norm
+        self.dense_units = dense_units
+        self.dropout = dropout
+        self.input_norm = input_norm
+        self.leaky_relu_alpha = leaky_relu_alpha
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "num_classes": self.num_classes,
+            "sample_rate": self.sample_rate,
+            "clip_seconds": self.clip_seconds,
+            "sinc_filters": self.sinc_filters,
+            "sinc_kernel_size": self.sinc_kernel_size,
+            "sinc_stride": self.sinc_stride,
+            "conv_filters": list(self.conv_filters),
+            "conv_kernel_sizes": list(self.conv_kernel_sizes),
+            "pool_sizes": list(self.pool_sizes),
+            "global_pooling": self.global_pooling,
+            "conv_norm": self.conv_norm,
+            "dense_units": list(self.dense_units),
+            "dropout": self.dropout,
+            "input_norm": self.input_norm,
+            "leaky_relu_alpha": self.leaky_relu_alpha,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@register("sincnet")
+def build_sincnet(num_classes, sample_rate=16000, clip_seconds=1.0, **overrides):
+    """SincNet (`SincNet` for the arguments `overrides` may set)."""
+    return SincNet(num_classes=num_classes, sample_rate=sample_rate, clip_seconds=clip_seconds, **overrides)
