@@ -145,6 +145,18 @@ def test_tflite_float_builtins_dynamic_batch(batch, tmp_path):
         np.testing.assert_allclose(runner(batch[:size]), expected, rtol=0, atol=1e-4)
 
 
+def test_tflite_float_variable_length(fsdd_clips, tmp_path):
+    inputs = keras.Input((None,))
+    model = keras.Model(inputs, LogMelSpectrogram(**CONFIG)(inputs))
+    clips = fixed_length(fsdd_clips[:2], samples=5000)
+    _, _, ops = check_tflite(model, clips, tmp_path, atol=1e-4, name="logmel_any_length")
+    runner = TFLiteModel(os.path.join(str(tmp_path), "logmel_any_length_float.tflite"))
+    assert runner.input_shape == (-1, -1)  # batch and length both dynamic
+    longer = fixed_length(fsdd_clips[2:5], samples=6623)
+    # Same float32 ops as Keras: 1e-4 dB.
+    np.testing.assert_allclose(runner(longer), model(longer).numpy(), rtol=0, atol=1e-4)
+
+
 @pytest.mark.slow
 def test_tflite_int8_full_integer_with_gain_stages(fsdd, tmp_path):
     from ai_edge_litert.interpreter import Interpreter

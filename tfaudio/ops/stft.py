@@ -191,7 +191,8 @@ def dft_conv(signal, kernel, frame_step):
     one op. Pad the signal first with `pad_signal(signal, *stft_padding(...))`.
     """
     kernel = tf.convert_to_tensor(kernel, dtype=signal.dtype)
-    return tf.nn.conv1d(signal[:, :, None], kernel, stride=int(frame_step), padding="VALID")
+    # expand_dims, not `[:, :, None]`: a new-axis strided slice is not a TFLite builtin for dynamic lengths.
+    return tf.nn.conv1d(tf.expand_dims(signal, -1), kernel, stride=int(frame_step), padding="VALID")
 
 
 def power_from_dft(dft, fft_length):
