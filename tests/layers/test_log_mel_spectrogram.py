@@ -78,6 +78,19 @@ def test_matches_librosa_on_fsdd(fsdd_clips, case):
         np.testing.assert_allclose(clamped(clip[None]).numpy()[0], librosa.power_to_db(ref), rtol=0, atol=0.01)
 
 
+def test_defaults_match_librosa_at_16khz(fsdd_clips):
+    import soxr
+
+    layer = LogMelSpectrogram()  # 16 kHz, 512-point DFT, hop 160, 64 slaney mel bands, dB, top_db=80
+    for clip in fsdd_clips[:3]:
+        clip16 = soxr.resample(clip, 8000, 16000).astype(np.float32)
+        ref = librosa.feature.melspectrogram(y=clip16.astype(np.float64), sr=16000, n_fft=512, hop_length=160,
+                                             n_mels=64, dtype=np.float64).T
+        got = layer(clip16[None]).numpy()[0]
+        # 0.01 dB as in the FSDD parity test (top_db=80 clamps both at the same floor).
+        np.testing.assert_allclose(got, librosa.power_to_db(ref), rtol=0, atol=0.01)
+
+
 def test_magnitude_and_natural_log_match_librosa(fsdd_clips):
     clip = fsdd_clips[3]
     ref = librosa_mel(clip, power=1.0)
