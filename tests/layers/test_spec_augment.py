@@ -72,3 +72,38 @@ def test_bad_arguments():
 
 def test_round_trips_and_tflite(spec, tmp_path):
     checks.check_round_trips_and_tflite(SpecAugment(seed=1, name="spec_augment"), spec, tmp_path)
+
+
+_LEGACY_SCRIPT = """
+import numpy as np
+from tfaudio.backend import USE_LEGACY_KERAS, keras
+from tfaudio.layers import AdditiveNoise, RandomGain, SpecAugment, TimeShift
+assert USE_LEGACY_KERAS
+x = np.random.default_rng(0).normal(size=(2, 800)).astype("float32")
+for layer in (RandomGain(seed=1), AdditiveNoise(seed=1), TimeShift(sample_rate=8000, seed=1)):
+    assert np.array_equal(np.asarray(layer(x, training=False)), x)
+    assert not np.array_equal(np.asarray(layer(x, training=True)), x)
+spec, s = SpecAugment(seed=1), x.reshape(2, 50, 16)
+assert np.array_equal(np.asarray(spec(s, training=False)), s)
+assert not np.array_equal(np.asarray(spec(s, training=True)), s)
+inputs = keras.Input((800,))
+model = keras.Model(inputs, keras.layers.Dense(2)(RandomGain(seed=1)(inputs)))
+model.compile("sgd", "mse")
+model.fit(x, np.zeros((2, 2)), epochs=1, verbose=0)
+print("OK", int(np.asarray(model.layers[1].seed_state)[1]))
+"""
+
+
+@pytest.mark.slow
+def test_all_augmentation_layers_under_tf_keras():
+    """The four augmentation layers under tf_keras (TF_USE_LEGACY_KERAS=1, the QAT path), in a
+    subprocess because the Keras flavour is chosen at import."""
+    import os
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", PYTHONPATH=repo, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, "-c", _LEGACY_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "OK 1" in proc.stdout  # one training step advanced the seed state once
