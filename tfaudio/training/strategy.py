@@ -1,4 +1,22 @@
-"""Choosing a `tf.distribute` strategy, scaling the batch, sharding data, mixed precision."""
+"""Choosing a `tf.distribute` strategy, scaling the batch, sharding data, mixed precision.
+
+Two machines (`MultiWorkerMirroredStrategy`): run the same command on both, each with a
+`TF_CONFIG` naming the cluster and its own index; worker 0 is the chief and writes the run
+folder, the other writes only `OUT/workers/worker-1/` (its backup and log). The data spec must
+be readable on both machines; `--batch-size` is per replica, so the global batch is
+`batch_size * replicas`.
+
+    # machine A (10.0.0.1)
+    TF_CONFIG='{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]},
+                "task": {"type": "worker", "index": 0}}' \
+        tfaudio train --model sincnet --data fsdd:/data/fsdd --epochs 20 --out runs/mw
+    # machine B (10.0.0.2)
+    TF_CONFIG='{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]},
+                "task": {"type": "worker", "index": 1}}' \
+        tfaudio train --model sincnet --data fsdd:/data/fsdd --epochs 20 --out runs/mw
+
+`--strategy auto` picks multi-worker from `TF_CONFIG`; `--strategy multi_worker` forces it.
+"""
 
 import json
 import os
