@@ -58,15 +58,3 @@ def test_sigkill_then_restart_continues_from_backup(tmp_path):
     assert (out / "model.keras").is_file()
     assert not (out / "backup" / "train").exists()  # deleted once the run finished
 
-
-@pytest.mark.slow
-def test_finished_run_refuses_to_restart_without_resume(tmp_path):
-    """A second run into a finished folder without --resume stops with a clear error instead of
-    silently training from scratch over it."""
-    out = tmp_path / "run"
-    command = _procs.worker_command("train", "--out", out, "--epochs", 1, "--examples", 32)
-    proc = _procs.start(command, tmp_path / "a.log")
-    assert proc.wait(timeout=300) == 0
-    proc = _procs.start(command, tmp_path / "b.log")
-    assert proc.wait(timeout=300) != 0
-    assert "already holds a finished run" in (tmp_path / "b.log").read_text()
