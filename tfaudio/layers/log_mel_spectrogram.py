@@ -235,7 +235,7 @@ class LogMelSpectrogram(keras.layers.Layer):
 
     def _mel(self, dft, mel_kernel):
         if self.power == 2:
-            spec = dft * dft  # MUL rather than SQUARE: MUL has int8 kernels in TFLite
+            spec = dft * dft
         else:
             spec = stft_ops.power_from_dft(dft, self.fft_length)
             spec = tf.sqrt(spec) if self.power == 1 else tf.pow(spec, self.power / 2.0)

@@ -199,7 +199,7 @@ def power_from_dft(dft, fft_length):
     """`|X|**2` `[batch, frames, fft_length // 2 + 1]` from `dft_conv` output `[batch, frames, channels]`."""
     bins = num_freq_bins(fft_length)
     imag = imag_bins(fft_length)
-    squared = tf.square(dft)
+    squared = dft * dft
     real_part = squared[..., :bins]
     imag_part = squared[..., bins:]
     if not len(imag):
