@@ -50,7 +50,8 @@ class EpochLog(keras.callbacks.Callback):
     epoch of a `fit` begins (after `BackupAndRestore` restored the state, so a
     resumed run shows the restored epoch and weights), and `{"event": "epoch",
     "epoch": E, "weights": digest, "stage": ..., <logs>}` when an epoch ends.
-    Place it after `BackupAndRestore` in the callback list.
+    The start event is written at the first `on_epoch_begin`, after every
+    callback's `on_train_begin` (so after `BackupAndRestore` restored the state).
 
     Args:
         path: str. The JSON-lines file.

@@ -500,14 +500,16 @@ def _train(config, data, model, return_model, strategy):
                 jit_compile=False,
             )
         backup_dir = os.path.join(backup_root, stage)
+        # The log first: an epoch is logged before it is backed up, so a kill between the two
+        # re-runs a logged epoch (its new row wins) rather than losing a row.
         callbacks = [
+            cb.EpochLog(events_path, stage=stage),
             keras.callbacks.BackupAndRestore(
                 backup_dir,
                 save_freq=config.backup_every_steps or "epoch",
                 double_checkpoint=True,
                 delete_checkpoint=final,
             ),
-            cb.EpochLog(events_path, stage=stage),
         ]
         if chief:
             monitor = config.monitor if test_ds is not None else config.monitor.replace("val_", "")
