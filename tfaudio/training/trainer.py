@@ -23,8 +23,9 @@ from tfaudio.training import losses, mixup, strategy as strategies
 from tfaudio.training.schedules import WarmupCosine
 
 # Layers computed in float32 under mixed precision (spectra and filter banks lose
-# too much in float16), and after which SpecAugment is inserted.
-FRONTEND_CLASSES = ("LogMelSpectrogram", "SincConv1D", "KaldiFbank", "FeatureExtractor")
+# too much in float16), and after which SpecAugment is inserted. Only top-level layers
+# of the model are searched (a frontend nested in a backbone sub-model is not).
+FRONTEND_CLASSES = ("LogMelSpectrogram", "SincConv1D", "KaldiFbank", "Wav2Vec2FeatureEncoder")
 
 MODEL_FILE = "model.keras"
 LABELS_FILE = "labels.json"
