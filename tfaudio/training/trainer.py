@@ -348,7 +348,7 @@ def make_optimizer(config, learning_rate, total_steps, warmup_steps):
 
 def _tensorboard_available():
     try:
-        import tensorboard  # noqa: F401
+        import tensorboard  # noqa: F401  (tf.summary needs it)
     except ImportError:
         print("TensorBoard is not installed (pip install tensorboard): no logs/ written.", flush=True)
         return False
@@ -583,7 +583,3 @@ def _train(config, data, model, return_model, strategy):
         print(f"Test accuracy: {test.get('accuracy', math.nan):.4f}  loss: {test.get('loss', math.nan):.4f}", flush=True)
     return (result, final_model) if return_model else result
 
-
-def weights_of(model):
-    """All weights as NumPy arrays (for comparing runs)."""
-    return [np.asarray(w) for w in model.get_weights()]
