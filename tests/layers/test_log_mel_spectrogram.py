@@ -120,8 +120,8 @@ def test_config_round_trip_and_batch_invariance(batch):
     clone = check_config_round_trip(layer, batch)
     assert clone.get_config()["frame_length"] == 200
     assert not layer.trainable_weights  # fixed frontend unless trainable=True
-    # float32 conv/matmul reassociation across batch sizes stays far below 1e-4 dB.
-    check_batch_invariance(layer, batch, atol=1e-4)
+    # Harness default 1e-5 (float32 reordering across batch sizes); measured bit-identical here.
+    check_batch_invariance(layer, batch)
 
 
 def test_keras_round_trip(batch, tmp_path):
