@@ -138,14 +138,20 @@ def part_finetune(args, results):
     train_s = time.perf_counter() - start
     x_test, y_test = arrays(test)
     keras_acc = float(np.mean(model.predict(x_test, batch_size=64, verbose=0).argmax(-1) == y_test))
+    if args.save_model:
+        model.save(args.save_model)
     calib, _ = arrays(train, 64)
     tflite = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for quantize in (None, "int8"):
+        for quantize in (None, "dynamic", "int8", "int16x8"):
             path = os.path.join(tmp, f"w2v_small_{quantize or 'float'}.tflite")
-            to_tflite(model, path, quantize=quantize, representative_data=calib if quantize else None)
-            logits = TFLiteModel(path).predict(x_test, batch_size=32)
-            latency = tflite_latency(path, num_threads=1, runs=20, warmup=3)
+            try:
+                to_tflite(model, path, quantize=quantize, representative_data=calib)
+                logits = TFLiteModel(path).predict(x_test, batch_size=32)
+                latency = tflite_latency(path, num_threads=1, runs=20, warmup=3)
+            except Exception as e:  # record and go on: one mode failing must not hide the others
+                tflite[quantize or "float"] = {"error": f"{type(e).__name__}: {str(e)[:300]}"}
+                continue
             tflite[quantize or "float"] = {
                 "accuracy": float(np.mean(logits.argmax(-1) == y_test)),
                 "size_mb": os.path.getsize(path) / 1e6,
@@ -244,7 +250,10 @@ def write_markdown(results, path):
             f"| Keras | {r['test_accuracy_keras']:.3f} | | |",
         ]
         for name, t in r["tflite"].items():
-            lines.append(f"| TFLite {name} | {t['accuracy']:.3f} | {t['size_mb']:.2f} | {t['p50_ms']:.1f} |")
+            if "error" in t:
+                lines.append(f"| TFLite {name} | failed: {t['error'][:120]} | | |")
+            else:
+                lines.append(f"| TFLite {name} | {t['accuracy']:.3f} | {t['size_mb']:.2f} | {t['p50_ms']:.1f} |")
         lines += ["", f"Validation accuracy per epoch: {r['val_accuracy_per_epoch']}", ""]
     if "pretrain_fsdd_16k" in results:
         r = results["pretrain_fsdd_16k"]
@@ -267,6 +276,7 @@ def main():
     parser.add_argument("--runs", type=int, default=10, help="Timed TFLite runs of the base model.")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--pretrain-epochs", type=int, default=5)
+    parser.add_argument("--save-model", default=None, help="Save the fine-tuned model (.keras) here.")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--hidden-dim", type=int, default=64)
@@ -276,17 +286,16 @@ def main():
 
     os.makedirs(RESULTS, exist_ok=True)
     json_path = os.path.join(RESULTS, "wav2vec2.json")
-    results = {}
-    if os.path.isfile(json_path):  # parts run separately accumulate in one file
-        with open(json_path, encoding="utf-8") as f:
-            results = json.load(f)
-    results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, TF {tf.__version__}"
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, TF {tf.__version__}"}
     if args.part in ("size", "all"):
         part_size(args, results)
     if args.part in ("finetune", "all"):
         part_finetune(args, results)
     if args.part in ("pretrain", "all"):
         part_pretrain(args, results)
+    if os.path.isfile(json_path):  # parts run separately accumulate in one file (read late: runs may overlap)
+        with open(json_path, encoding="utf-8") as f:
+            results = dict(json.load(f), **results)
     with open(json_path, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2)
     write_markdown(results, os.path.join(RESULTS, "wav2vec2.md"))
