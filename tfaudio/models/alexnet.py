@@ -8,12 +8,22 @@ from tfaudio.backend import keras, register_serializable
 # 3x3/2 max-pools: 67 -> 15 -> 7 -> 7 -> 3 -> 3 -> 1.
 MIN_INPUT_SIZE = 67
 
+# He initialisation for the ReLU layers (the paper's N(0, 0.01) only trains with its
+# hand-tuned learning-rate schedule); the same choice as for SqueezeNet.
+_INIT = "he_uniform"
+
 _CONV_FILTERS = (96, 256, 384, 384, 256)
 _FC_UNITS = 4096
 
 
 def _scaled(units, width_multiplier):
     return max(1, int(round(units * width_multiplier)))
+
+
+def _conv(filters, kernel_size, name, strides=1, padding="same"):
+    return keras.layers.Conv2D(
+        filters, kernel_size, strides=strides, padding=padding, activation="relu", kernel_initializer=_INIT, name=name
+    )
 
 
 @register_serializable
@@ -108,7 +118,8 @@ class AlexNetBackbone(keras.Model):
         image_shape = tuple(image_shape)
         if len(image_shape) != 3 or any(not isinstance(d, int) or d < 1 for d in image_shape):
             raise ValueError(
-                f"`image_shape` must be 3 positive ints (height, width, channels). Received: image_shape={image_shape!r}"
+                "`image_shape` must be 3 positive ints (height, width, channels). "
+                f"Received: image_shape={image_shape!r}"
             )
         if min(image_shape[:2]) < MIN_INPUT_SIZE:
             raise ValueError(
@@ -125,22 +136,22 @@ class AlexNetBackbone(keras.Model):
 
         # === Functional graph ===
         inputs = keras.Input(shape=image_shape, name="images")
-        x = keras.layers.Conv2D(filters[0], 11, strides=4, padding="valid", activation="relu", name="conv1")(inputs)
+        x = _conv(filters[0], 11, "conv1", strides=4, padding="valid")(inputs)
         if local_response_normalization:
             x = LocalResponseNormalization(name="lrn1")(x)
         x = keras.layers.MaxPooling2D(3, strides=2, name="pool1")(x)
-        x = keras.layers.Conv2D(filters[1], 5, padding="same", activation="relu", name="conv2")(x)
+        x = _conv(filters[1], 5, "conv2")(x)
         if local_response_normalization:
             x = LocalResponseNormalization(name="lrn2")(x)
         x = keras.layers.MaxPooling2D(3, strides=2, name="pool2")(x)
-        x = keras.layers.Conv2D(filters[2], 3, padding="same", activation="relu", name="conv3")(x)
-        x = keras.layers.Conv2D(filters[3], 3, padding="same", activation="relu", name="conv4")(x)
-        x = keras.layers.Conv2D(filters[4], 3, padding="same", activation="relu", name="conv5")(x)
+        x = _conv(filters[2], 3, "conv3")(x)
+        x = _conv(filters[3], 3, "conv4")(x)
+        x = _conv(filters[4], 3, "conv5")(x)
         x = keras.layers.MaxPooling2D(3, strides=2, name="pool5")(x)
         x = keras.layers.Flatten(name="flatten")(x)
-        x = keras.layers.Dense(fc_units, activation="relu", name="fc6")(x)
+        x = keras.layers.Dense(fc_units, activation="relu", kernel_initializer=_INIT, name="fc6")(x)
         x = keras.layers.Dropout(dropout, name="drop6")(x)
-        outputs = keras.layers.Dense(fc_units, activation="relu", name="fc7")(x)
+        outputs = keras.layers.Dense(fc_units, activation="relu", kernel_initializer=_INIT, name="fc7")(x)
         kwargs.setdefault("name", "alexnet")
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 

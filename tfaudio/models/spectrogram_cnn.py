@@ -172,7 +172,8 @@ class SpectrogramClassifier(keras.Model):
     Normalisation: "batch_norm" (default) is a learned `BatchNormalization` per
     mel bin, with statistics over batch and time: it standardises each band's
     dB level the way PANNs' `bn0` does, adapts during fine-tuning and folds into
-    a multiply-add in TFLite. "utterance" standardises each spectrogram by its
+    a multiply-add in TFLite; `adapt_normalization(waveforms)` initialises its
+    moving statistics from data. "utterance" standardises each spectrogram by its
     own mean and variance (no learned state; robust to recording gain). None
     feeds raw log-mel values.
 
@@ -278,7 +279,9 @@ class SpectrogramClassifier(keras.Model):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"`num_classes` must be a positive int. Received: num_classes={num_classes!r}")
         if normalization not in _NORMALIZATIONS:
-            raise ValueError(f"`normalization` must be one of {_NORMALIZATIONS}. Received: normalization={normalization!r}")
+            raise ValueError(
+                f"`normalization` must be one of {_NORMALIZATIONS}. Received: normalization={normalization!r}"
+            )
         if channel_adapter not in _CHANNEL_ADAPTERS:
             raise ValueError(
                 f"`channel_adapter` must be one of {_CHANNEL_ADAPTERS}. Received: channel_adapter={channel_adapter!r}"
@@ -391,6 +394,32 @@ class SpectrogramClassifier(keras.Model):
         self.dropout = dropout
         self.width_multiplier = width_multiplier
         self.local_response_normalization = local_response_normalization
+
+    def adapt_normalization(self, waveforms, batch_size=32):
+        """Sets the "batch_norm" normalisation's moving statistics to the data's, per mel bin.
+
+        A fresh `BatchNormalization` starts from mean 0 and variance 1, so until
+        training has moved its moving averages (momentum 0.99: hundreds of steps)
+        inference sees raw dB values (around -60, spread ~25). Adapting on a sample
+        of training clips first makes inference-mode outputs sensible from the
+        start (like `keras.layers.Normalization.adapt`); training then refines
+        them. A no-op for the other normalisations.
+
+        Args:
+            waveforms: float32 array `[clips, samples]`.
+            batch_size: int. Batch size of the feature computation.
+
+        Returns:
+            The model.
+        """
+        if self.normalization != "batch_norm":
+            return self
+        features = keras.Model(self.inputs, self.get_layer("log_mel_spectrogram").output)
+        spectrograms = features.predict(waveforms, batch_size=batch_size, verbose=0)
+        layer = self.get_layer("normalization")
+        layer.moving_mean.assign(spectrograms.mean(axis=(0, 1)))
+        layer.moving_variance.assign(spectrograms.var(axis=(0, 1)))
+        return self
 
     def get_config(self):
         return {

@@ -6,6 +6,11 @@ from tfaudio.backend import keras, register_serializable
 # 3x3/2 max-pools: 31 -> 15 -> 7 -> 3 -> 1.
 MIN_INPUT_SIZE = 31
 
+# He initialisation, as torchvision's SqueezeNet (kaiming_uniform_): without batch
+# normalisation, Keras' default Glorot init shrinks the signal through the 18 ReLU
+# convolutions until the features are ~1e-4 and training from scratch stalls.
+_INIT = "he_uniform"
+
 _CONV1_FILTERS = 64
 # (name, squeeze filters, expand filters per branch) of SqueezeNet 1.1's Fire
 # modules, with the max-pools in between; a module outputs 2 * expand channels.
@@ -29,9 +34,11 @@ def _scaled(units, width_multiplier):
 
 def _fire(x, name, squeeze, expand):
     """Fire module: 1x1 squeeze, then 1x1 and 3x3 expand branches concatenated on channels."""
-    s = keras.layers.Conv2D(squeeze, 1, activation="relu", name=f"{name}_squeeze1x1")(x)
-    e1 = keras.layers.Conv2D(expand, 1, activation="relu", name=f"{name}_expand1x1")(s)
-    e3 = keras.layers.Conv2D(expand, 3, padding="same", activation="relu", name=f"{name}_expand3x3")(s)
+    s = keras.layers.Conv2D(squeeze, 1, activation="relu", kernel_initializer=_INIT, name=f"{name}_squeeze1x1")(x)
+    e1 = keras.layers.Conv2D(expand, 1, activation="relu", kernel_initializer=_INIT, name=f"{name}_expand1x1")(s)
+    e3 = keras.layers.Conv2D(
+        expand, 3, padding="same", activation="relu", kernel_initializer=_INIT, name=f"{name}_expand3x3"
+    )(s)
     return keras.layers.Concatenate(axis=-1, name=f"{name}_concat")([e1, e3])
 
 
@@ -72,7 +79,8 @@ class SqueezeNetBackbone(keras.Model):
         image_shape = tuple(image_shape)
         if len(image_shape) != 3 or any(not isinstance(d, int) or d < 1 for d in image_shape):
             raise ValueError(
-                f"`image_shape` must be 3 positive ints (height, width, channels). Received: image_shape={image_shape!r}"
+                "`image_shape` must be 3 positive ints (height, width, channels). "
+                f"Received: image_shape={image_shape!r}"
             )
         if min(image_shape[:2]) < MIN_INPUT_SIZE:
             raise ValueError(
@@ -83,8 +91,9 @@ class SqueezeNetBackbone(keras.Model):
 
         # === Functional graph ===
         inputs = keras.Input(shape=image_shape, name="images")
+        conv1_filters = _scaled(_CONV1_FILTERS, width_multiplier)
         x = keras.layers.Conv2D(
-            _scaled(_CONV1_FILTERS, width_multiplier), 3, strides=2, padding="valid", activation="relu", name="conv1"
+            conv1_filters, 3, strides=2, padding="valid", activation="relu", kernel_initializer=_INIT, name="conv1"
         )(inputs)
         x = keras.layers.MaxPooling2D(3, strides=2, name="pool1")(x)
         for name, squeeze, expand in _FIRE_MODULES:
