@@ -159,7 +159,7 @@ def part_train(args, results):
     calib, _ = arrays(train, 64)
     tflite = {}
     with tempfile.TemporaryDirectory() as tmp:
-        model.save(os.path.join(tmp, "ast_small.keras"))
+        model.save(args.save or os.path.join(tmp, "ast_small.keras"))
         for quantize in (None, "int8"):
             path = os.path.join(tmp, f"ast_small_{quantize or 'float'}.tflite")
             to_tflite(model, path, quantize=quantize, representative_data=calib if quantize else None)
@@ -239,6 +239,7 @@ def main():
     parser.add_argument("--num-mel-bins", type=int, default=64)
     parser.add_argument("--stride", type=int, default=8)
     parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--save", default=None, help="Also save the trained small AST (.keras) here.")
     args = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, TF {tf.__version__}"
