@@ -4,15 +4,16 @@ Each (model, augmentation) pair is one `tfaudio.training.train` run on the FSDD 
 (takes 0-4 of every speaker and digit are the test set), same seed, epochs and sizes; the only
 difference is the augmentation:
   * none;
-  * "aug": SpecAugment after the frontend (F=8 bins/filters, 2 masks; T=0.1 s, 2 masks), additive
-    white noise at SNR U[10, 40] dB, random gain U[-6, 6] dB, time shift up to 0.1 s, each applied
-    with probability 0.8; plus mixup (alpha 0.2) with `--mixup`.
+  * "aug": SpecAugment after the frontend, additive white noise at a random SNR, random gain,
+    time shift, with the `--policy` sizes ("mild": F=4, T=0.05 s, SNR 20-40 dB, each applied with
+    probability 0.5; "strong": F=8, T=0.1 s, SNR 10-40 dB, probability 0.8; see POLICIES); plus
+    mixup with `--mixup ALPHA`.
 Sizes are small by default so that the four runs fit a shared 2-core machine; pass
 `--sincnet-overrides` / `--cnn-overrides` (JSON) and `--epochs` for the full models.
 Output: JSON + a markdown table under benchmarks/results/ (test accuracy of the last epoch, and the
 best validation accuracy; FSDD has no separate validation split, so the latter is optimistic).
 
-Run: python benchmarks/augmentation.py [--epochs 8] [--models sincnet squeezenet] [--mixup 0.2]
+Run: python benchmarks/augmentation.py [--epochs 12] [--policy mild|strong] [--models sincnet squeezenet] [--mixup 0.2] [--name NAME]
 """
 
 import argparse
@@ -37,40 +38,59 @@ SINCNET = {
     "dropout": 0.1,
 }
 CNN = {"num_mel_bins": 40, "width_multiplier": 0.5}
-AUGMENT = dict(
-    spec_augment=True,
-    freq_mask_param=8,
-    num_freq_masks=2,
-    time_mask_seconds=0.1,
-    num_time_masks=2,
-    noise=True,
-    min_snr_db=10.0,
-    max_snr_db=40.0,
-    gain_db=6.0,
-    time_shift_seconds=0.1,
-    augment_probability=0.8,
-)
+POLICIES = {
+    # Mild: masks and noise that leave most of a ~0.5 s spoken digit intact.
+    "mild": dict(
+        spec_augment=True,
+        freq_mask_param=4,
+        num_freq_masks=2,
+        time_mask_seconds=0.05,
+        num_time_masks=2,
+        noise=True,
+        min_snr_db=20.0,
+        max_snr_db=40.0,
+        gain_db=6.0,
+        time_shift_seconds=0.1,
+        augment_probability=0.5,
+    ),
+    # Strong: up to 0.2 s of time masks on a clip whose digit lasts ~0.5 s, SNR down to 10 dB.
+    "strong": dict(
+        spec_augment=True,
+        freq_mask_param=8,
+        num_freq_masks=2,
+        time_mask_seconds=0.1,
+        num_time_masks=2,
+        noise=True,
+        min_snr_db=10.0,
+        max_snr_db=40.0,
+        gain_db=6.0,
+        time_shift_seconds=0.1,
+        augment_probability=0.8,
+    ),
+}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fsdd", default=os.environ.get("TFAUDIO_FSDD", os.path.join(HERE, "..", "..", "shared", "data", "fsdd")))
     parser.add_argument("--models", nargs="+", default=["sincnet", "squeezenet"])
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--policy", choices=sorted(POLICIES), default="mild")
     parser.add_argument("--mixup", type=float, default=0.0, help="Add mixup with this alpha to the augmented runs.")
     parser.add_argument("--sincnet-overrides", default=json.dumps(SINCNET))
     parser.add_argument("--cnn-overrides", default=json.dumps(CNN))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", default=None, help="Run folders (default: a temporary folder).")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--name", default="augmentation", help="Base name of the result files.")
     args = parser.parse_args()
 
     from tfaudio.training import TrainConfig, train
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="tfaudio_aug_")
-    augment = dict(AUGMENT, mixup=args.mixup) if args.mixup else AUGMENT
+    augment = dict(POLICIES[args.policy], mixup=args.mixup) if args.mixup else POLICIES[args.policy]
     results = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
                "seed": args.seed, "augmentation": augment, "cores": os.cpu_count(), "platform": platform.platform(),
                "runs": []}
@@ -96,13 +116,13 @@ def main():
             results["runs"].append(run)
             print(json.dumps(run), flush=True)
             os.makedirs(args.out, exist_ok=True)
-            with open(os.path.join(args.out, "augmentation.json"), "w") as f:
+            with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
                 json.dump(results, f, indent=2)
 
     lines = [
         f"FSDD official split (2700 train / 300 test clips, 8 kHz, 1 s), {args.epochs} epochs, batch "
         f"{args.batch_size}, Adam {args.learning_rate} warm-up + cosine, seed {args.seed}, {os.cpu_count()} shared cores.",
-        "Augmentation 'aug': " + ", ".join(f"{k}={v}" for k, v in augment.items()),
+        f"Augmentation 'aug' ({args.policy}): " + ", ".join(f"{k}={v}" for k, v in augment.items()),
         "",
         "| model (overrides) | augmentation | test accuracy (last epoch) | best val accuracy | minutes |",
         "|---|---|---|---|---|",
@@ -112,7 +132,7 @@ def main():
             f"| {r['model']} {json.dumps(r['overrides'])} | {r['augmentation']} | {r['test_accuracy'] * 100:.2f}% | "
             f"{r['best_val_accuracy'] * 100:.2f}% | {r['seconds'] / 60:.1f} |"
         )
-    with open(os.path.join(args.out, "augmentation.md"), "w") as f:
+    with open(os.path.join(args.out, f"{args.name}.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
