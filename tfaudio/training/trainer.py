@@ -384,6 +384,7 @@ def train(config, data=None, model=None, return_model=False):
             strategy exists (multi-worker needs the strategy before any TF op).
         model: optional callable `(num_classes) -> keras.Model` replacing the
             registry (scripts and tests with their own models).
+        return_model: bool. Also return the trained clean model.
 
     Writes to `config.out` (on the chief worker only): `model.keras` (the model
     after the last epoch, without augmentation layers, float32), `labels.json`,
@@ -393,8 +394,6 @@ def train(config, data=None, model=None, return_model=False):
     `backup/` (`BackupAndRestore`; restarting the same command resumes from it,
     losing at most the current epoch, or the steps since the last
     `backup_every_steps` backup), `events.jsonl` and TensorBoard logs in `logs/`.
-
-        return_model: bool. Also return the trained clean model.
 
     Returns:
         The metrics dict also written to `metrics.json`; with `return_model`,
@@ -459,19 +458,19 @@ def _train(config, data, model, return_model, strategy):
             config.model, num_classes, sample_rate=config.sample_rate, clip_seconds=config.clip_seconds, **config.overrides
         )
 
-    with strategy.scope():
-        net = build()
-        train_model, sync_back = training_model(net, config)
-    patch_multi_worker_build(train_model, strategy)
-
+    initial_epoch, resume_weights = 0, None
     if config.resume and not has_backup and os.path.isfile(os.path.join(checkpoints, "last.keras")):
-        last = keras.models.load_model(os.path.join(checkpoints, "last.keras"))
-        net.set_weights(last.get_weights())
+        # --resume of a finished/stopped run (single machine: other workers have no checkpoints/).
+        resume_weights = keras.models.load_model(os.path.join(checkpoints, "last.keras")).get_weights()
         resumed = [r["epoch"] for r in _history(events_path)]
         initial_epoch = max(resumed) + 1 if resumed else 0
         print(f"Resuming from checkpoints/last.keras at epoch {initial_epoch}.", flush=True)
-    else:
-        initial_epoch = 0
+    with strategy.scope():
+        net = build()
+        if resume_weights is not None:
+            net.set_weights(resume_weights)  # before wrapping: re-created float32 frontends copy these
+        train_model, sync_back = training_model(net, config)
+    patch_multi_worker_build(train_model, strategy)
 
     soft = bool(config.mixup)
 
