@@ -127,7 +127,9 @@ def part_train(args, results):
 
     keras.utils.set_random_seed(0)
     train, test, labels = fsdd(FSDD, sample_rate=8000, clip_seconds=1.0, batch_size=args.batch_size, seed=0, cache=True)
-    mean, std = feature_stats(train, KaldiFbank(sample_rate=8000, num_mel_bins=args.num_mel_bins))
+    mean, std = feature_stats(
+        train, KaldiFbank(sample_rate=8000, num_mel_bins=args.num_mel_bins, mel_floor=args.mel_floor)
+    )
     overrides = dict(
         hidden_dim=args.hidden_dim,
         num_layers=args.num_layers,
@@ -137,6 +139,7 @@ def part_train(args, results):
         frequency_stride=args.stride,
         time_stride=args.stride,
         dropout=args.dropout,
+        mel_floor=args.mel_floor,
         mean=mean,
         std=std,
         labels=labels,
@@ -170,7 +173,7 @@ def part_train(args, results):
                 "size_mb": os.path.getsize(path) / 1e6,
                 "p50_ms": latency["p50_ms"],
             }
-    results["train_fsdd_8k"] = {
+    results[f"train_fsdd_8k_floor_{args.mel_floor:g}"] = {
         "config": {k: v for k, v in overrides.items() if k != "labels"},
         "params": model.count_params(),
         "tokens": model.backbone.output_shape[1],
@@ -183,7 +186,7 @@ def part_train(args, results):
         "tflite": tflite,
         "test_clips": int(len(y_test)),
     }
-    print(results["train_fsdd_8k"], flush=True)
+    print(results[f"train_fsdd_8k_floor_{args.mel_floor:g}"], flush=True)
 
 
 def write_markdown(results, path):
@@ -205,15 +208,15 @@ def write_markdown(results, path):
                     f"({r['keras_logit_std']:.2f}) | {r['argmax_agreement_vs_keras']:.2f} | {r['non_builtin_ops'] or 'none'} |"
                 )
         lines += [""]
-    if "train_fsdd_8k" in results:
-        r = results["train_fsdd_8k"]
+    for key in sorted(k for k in results if k.startswith("train_fsdd_8k")):
+        r = results[key]
         c = r["config"]
         lines += [
             f"Small AST trained from random init on FSDD (official split, {r['test_clips']} test clips, 8 kHz, 1 s): "
             f"hidden {c['hidden_dim']}, {c['num_layers']} layers, {c['num_heads']} heads, {c['num_mel_bins']} mel "
-            f"bins, 16x16 patches with stride {c['frequency_stride']} ({r['tokens']} tokens), "
-            f"{r['params'] / 1e6:.2f} M parameters, {r['epochs']} epochs, batch {r['batch_size']}, "
-            f"{r['train_seconds'] / 60:.1f} min on this machine.",
+            f"bins, fbank floor {c.get('mel_floor', 1.1920929e-07):g}, 16x16 patches with stride "
+            f"{c['frequency_stride']} ({r['tokens']} tokens), {r['params'] / 1e6:.2f} M parameters, "
+            f"{r['epochs']} epochs, batch {r['batch_size']}, {r['train_seconds'] / 60:.1f} min on this machine.",
             "",
             "| model | test accuracy | size (MB) | p50 (ms) |",
             "|---|---:|---:|---:|",
@@ -239,6 +242,9 @@ def main():
     parser.add_argument("--num-mel-bins", type=int, default=64)
     parser.add_argument("--stride", type=int, default=8)
     parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument(
+        "--mel-floor", type=float, default=1e-2, help="Fbank floor (AST's is 1.19e-7; 1e-2 suits full int8)."
+    )
     parser.add_argument("--save", default=None, help="Also save the trained small AST (.keras) here.")
     args = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
@@ -246,9 +252,14 @@ def main():
     # One JSON per part, so the two parts can run at the same time; the markdown joins them.
     for part, run in (("size", part_size), ("train", part_train)):
         if args.part in (part, "all"):
-            results = {"machine": machine}
+            path = os.path.join(RESULTS, f"ast_{part}.json")
+            results = {}
+            if os.path.isfile(path):  # earlier runs (e.g. other fbank floors) are kept
+                with open(path, encoding="utf-8") as f:
+                    results = json.load(f)
+            results["machine"] = machine
             run(args, results)
-            with open(os.path.join(RESULTS, f"ast_{part}.json"), "w", encoding="utf-8") as f:
+            with open(path, "w", encoding="utf-8") as f:
                 json.dump(results, f, indent=2)
     results = {"machine": machine}
     for part in ("size", "train"):

@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from tfaudio.backend import keras, register_serializable
 from tfaudio.models.ast.backbone import ASTBackbone
-from tfaudio.models.ast.features import AUDIOSET_MEAN, AUDIOSET_STD, KaldiFbank
+from tfaudio.models.ast.features import AUDIOSET_MEAN, AUDIOSET_STD, KALDI_MEL_FLOOR, KaldiFbank
 
 
 @register_serializable
@@ -38,6 +38,8 @@ class ASTClassifier(keras.Model):
         std: float. Feature normalisation std (features are divided by `2 * std`).
             Defaults to AudioSet's (4.5689974).
         window: str. Fbank window, "hann" as AST or "povey" as Kaldi. Defaults to "hann".
+        mel_floor: float. Fbank floor before the log (see `KaldiFbank`). Defaults to
+            float32 epsilon, as AST.
         labels: list of str or None. Class names, index-aligned with the logits
             (saved with the model). Defaults to None.
 
@@ -64,6 +66,7 @@ class ASTClassifier(keras.Model):
         mean=AUDIOSET_MEAN,
         std=AUDIOSET_STD,
         window="hann",
+        mel_floor=KALDI_MEL_FLOOR,
         labels=None,
         **kwargs,
     ):
@@ -84,6 +87,7 @@ class ASTClassifier(keras.Model):
             sample_rate=sample_rate,
             num_mel_bins=backbone.num_mel_bins,
             window=window,
+            mel_floor=mel_floor,
             max_length=backbone.max_length,
             mean=mean,
             std=std,
@@ -110,6 +114,7 @@ class ASTClassifier(keras.Model):
         self.mean = mean
         self.std = std
         self.window = window
+        self.mel_floor = mel_floor
         self.labels = labels
         self.fbank = fbank
         self.head_norm = head_norm
@@ -126,6 +131,7 @@ class ASTClassifier(keras.Model):
             "mean": self.mean,
             "std": self.std,
             "window": self.window,
+            "mel_floor": self.mel_floor,
             "labels": self.labels,
         }
 

@@ -69,6 +69,10 @@ class KaldiFbank(keras.layers.Layer):
             normalisation. Defaults to None.
         std: float or None. Normalisation standard deviation (the output is divided
             by `2 * std`, as AST does). Defaults to None.
+        mel_floor: float. Floor of the mel energies before the log. Defaults to
+            float32 epsilon (Kaldi's and ASTFeatureExtractor's). A higher floor (e.g.
+            1e-2 for waveforms in [-1, 1]) hides energies below what an int8 waveform
+            input can represent, so a model trained with it loses less in full int8.
         gain_stages: int. 1 is the plain graph. More adds DFT paths clipped at 36 dB
             steps below full scale (each with a second path 24 dB lower) whose
             log-mels are merged with a maximum: in float the result is unchanged
@@ -104,6 +108,7 @@ class KaldiFbank(keras.layers.Layer):
         max_length=None,
         mean=None,
         std=None,
+        mel_floor=KALDI_MEL_FLOOR,
         gain_stages=3,
         **kwargs,
     ):
@@ -122,6 +127,8 @@ class KaldiFbank(keras.layers.Layer):
             raise ValueError(f"Give both `mean` and `std` or neither. Received: mean={mean!r}, std={std!r}")
         if std is not None and std <= 0:
             raise ValueError(f"`std` must be positive. Received: std={std!r}")
+        if not mel_floor > 0:
+            raise ValueError(f"`mel_floor` must be positive. Received: mel_floor={mel_floor!r}")
         if not isinstance(gain_stages, int) or gain_stages < 1:
             raise ValueError(f"`gain_stages` must be a positive int. Received: gain_stages={gain_stages!r}")
         self.sample_rate = sample_rate
@@ -136,6 +143,7 @@ class KaldiFbank(keras.layers.Layer):
         self.max_length = max_length
         self.mean = mean
         self.std = std
+        self.mel_floor = mel_floor
         self.gain_stages = gain_stages
 
         # Kaldi: lengths from milliseconds, the DFT padded to the next power of two.
@@ -182,7 +190,7 @@ class KaldiFbank(keras.layers.Layer):
         for dft, scale in paths:
             # MUL rather than SQUARE: MUL has int8 kernels in TFLite.
             energies = tf.matmul(dft * dft, tf.constant(self._mel_kernel * scale**2, dtype))
-            log_mel = tf.math.log(tf.maximum(energies, tf.constant(KALDI_MEL_FLOOR, dtype)))
+            log_mel = tf.math.log(tf.maximum(energies, tf.constant(self.mel_floor, dtype)))
             features = log_mel if features is None else tf.maximum(features, log_mel)
         if self.max_length is not None:
             frames = self.num_frames(inputs.shape[-1])
@@ -216,6 +224,7 @@ class KaldiFbank(keras.layers.Layer):
                 "max_length": self.max_length,
                 "mean": self.mean,
                 "std": self.std,
+                "mel_floor": self.mel_floor,
                 "gain_stages": self.gain_stages,
             }
         )
