@@ -72,8 +72,10 @@ def part_size(args, results):
     train, test, _ = fsdd(FSDD, sample_rate=16000, clip_seconds=1.0, batch_size=32, seed=0)
     calib_1s, _ = arrays(train, 32)
     test_1s, _ = arrays(test, 16)
-    results["size"] = {}
+    results.setdefault("size", {})
     for seconds, num_calib, num_test in ((1.0, 32, 16), (10.0, 8, 4)):
+        if seconds not in args.seconds:
+            continue
         keras.utils.set_random_seed(0)
         model = build("ast_base", 527, sample_rate=16000, clip_seconds=seconds)
         samples = model.inputs[0].shape[1]
@@ -87,6 +89,8 @@ def part_size(args, results):
             "params": model.count_params(),
             "max_length": model.backbone.max_length,
             "tokens": model.backbone.output_shape[1],
+            "fbank_gain_stages": model.fbank.gain_stages,
+            "mel_floor": model.fbank.mel_floor,
         }
         print(f"{seconds} s:", entry, flush=True)
         with tempfile.TemporaryDirectory() as tmp:
@@ -195,15 +199,16 @@ def write_markdown(results, path):
         lines += [
             "`ast_base` (AST-Base, random init, 527 classes), 16 kHz input, `max_length` = the clip's fbank frames:",
             "",
-            "| clip | tokens | parameters | TFLite | size (MB) | p50 (ms) | p90 (ms) | max abs logit diff vs Keras "
-            "(logit std) | argmax agreement | non-builtin ops |",
-            "|---|---:|---:|---|---:|---:|---:|---:|---:|---|",
+            "| clip | tokens | parameters | fbank gain stages | TFLite | size (MB) | p50 (ms) | p90 (ms) | "
+            "max abs logit diff vs Keras (logit std) | argmax agreement | non-builtin ops |",
+            "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
         ]
         for clip, entry in results["size"].items():
             for name in ("float", "int8"):
                 r = entry[name]
                 lines.append(
-                    f"| {clip} | {entry['tokens']} | {entry['params'] / 1e6:.1f} M | {name} | {r['size_mb']:.1f} | "
+                    f"| {clip} | {entry['tokens']} | {entry['params'] / 1e6:.1f} M | "
+                    f"{entry.get('fbank_gain_stages', 1)} | {name} | {r['size_mb']:.1f} | "
                     f"{r['p50_ms']:.0f} | {r['p90_ms']:.0f} | {r['max_abs_diff_vs_keras']:.2e} "
                     f"({r['keras_logit_std']:.2f}) | {r['argmax_agreement_vs_keras']:.2f} | {r['non_builtin_ops'] or 'none'} |"
                 )
@@ -233,6 +238,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--part", choices=("size", "train", "all"), default="all")
     parser.add_argument("--runs", type=int, default=5, help="Timed TFLite runs for ast_base.")
+    parser.add_argument("--seconds", type=float, nargs="+", default=[1.0, 10.0], help="Clip lengths for `size`.")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)

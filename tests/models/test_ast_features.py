@@ -87,3 +87,18 @@ def test_serialization_and_tflite(clips_16k, tmp_path):
     # Float32 both sides, DFT conv vs XNNPACK: normalised features agree within 1e-3.
     _, _, ops = harness.check_tflite(model, waves, tmp_path, atol=1e-3)
     assert {"CONV_2D", "LOG"} <= set(ops), ops
+
+
+def test_gain_stages_and_floor_in_float(clips_16k):
+    clip = clips_16k[1][None]
+    plain = KaldiFbank(num_mel_bins=64, gain_stages=1)(clip).numpy()
+    staged = KaldiFbank(num_mel_bins=64, gain_stages=3)(clip).numpy()
+    # Clipped paths only lower energies, so the max-merge is the plain log-mel up to float32 rounding,
+    # which reaches ~6e-5 (in log units) only in bins near the 1.2e-7 floor, where energies are ~1e-7.
+    np.testing.assert_allclose(staged, plain, atol=1e-4, rtol=0)
+    floored = KaldiFbank(num_mel_bins=64, mel_floor=1e-2)(clip).numpy()
+    np.testing.assert_allclose(floored, np.maximum(plain, np.log(1e-2)), atol=1e-5, rtol=0)  # floor before log
+    with pytest.raises(ValueError, match="gain_stages"):
+        KaldiFbank(gain_stages=0)
+    with pytest.raises(ValueError, match="mel_floor"):
+        KaldiFbank(mel_floor=0.0)
