@@ -164,16 +164,10 @@ def run_model(name, overrides, data, epochs, batch_size, workdir, seed, max_trai
     keras_logits = model.predict(x_test, batch_size=batch_size, verbose=0)
 
     float_path = os.path.join(workdir, f"{name}_float.tflite")
-    int8_path = os.path.join(workdir, f"{name}_int8.tflite")
     to_tflite(model, float_path)
-    # Calibration: 200 training clips, spread over the (sorted) training set.
-    calibration = x_train[np.linspace(0, len(x_train) - 1, 200).astype(int)]
-    to_tflite(model, int8_path, quantize="int8", representative_data=calibration)
     float_logits = TFLiteModel(float_path).predict(x_test, batch_size=batch_size)
-    int8_logits = TFLiteModel(int8_path).predict(x_test, batch_size=batch_size)
     float_latency = tflite_latency(float_path, num_threads=1, runs=50, warmup=5)
-    int8_latency = tflite_latency(int8_path, num_threads=1, runs=50, warmup=5)
-    return {
+    record = {
         "model": name,
         "overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()},
         "params": int(model.count_params()),
@@ -183,14 +177,32 @@ def run_model(name, overrides, data, epochs, batch_size, workdir, seed, max_trai
         "train_accuracy_last_epoch": float(history.history["accuracy"][-1]),
         "test_accuracy_keras": accuracy(keras_logits, y_test),
         "test_accuracy_tflite_float": accuracy(float_logits, y_test),
-        "test_accuracy_tflite_int8": accuracy(int8_logits, y_test),
         "max_abs_diff_tflite_float_vs_keras": float(np.max(np.abs(float_logits - keras_logits))),
-        "int8_vs_float_argmax_agreement": float(np.mean(np.argmax(int8_logits, -1) == np.argmax(float_logits, -1))),
         "tflite_float_bytes": os.path.getsize(float_path),
-        "tflite_int8_bytes": os.path.getsize(int8_path),
         "latency_p50_ms_float_1thread": round(float_latency["p50_ms"], 3),
-        "latency_p50_ms_int8_1thread": round(int8_latency["p50_ms"], 3),
     }
+    # Full int8, calibrated on 200 training clips spread over the (sorted) training set.
+    # A failure here is recorded without losing the float results.
+    int8_path = os.path.join(workdir, f"{name}_int8.tflite")
+    calibration = x_train[np.linspace(0, len(x_train) - 1, 200).astype(int)]
+    try:
+        to_tflite(model, int8_path, quantize="int8", representative_data=calibration)
+        int8_logits = TFLiteModel(int8_path).predict(x_test, batch_size=batch_size)
+        int8_latency = tflite_latency(int8_path, num_threads=1, runs=50, warmup=5)
+    except Exception as e:
+        record["int8_error"] = f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
+        return record
+    record.update(
+        {
+            "test_accuracy_tflite_int8": accuracy(int8_logits, y_test),
+            "int8_vs_float_argmax_agreement": float(
+                np.mean(np.argmax(int8_logits, -1) == np.argmax(float_logits, -1))
+            ),
+            "tflite_int8_bytes": os.path.getsize(int8_path),
+            "latency_p50_ms_int8_1thread": round(int8_latency["p50_ms"], 3),
+        }
+    )
+    return record
 
 
 def markdown(results, meta):
@@ -204,17 +216,26 @@ def markdown(results, meta):
         "| TFLite float MB | TFLite int8 MB | p50 float ms | p50 int8 ms |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    notes = []
     for r in results:
         if "error" in r:
             lines.append(f"| {r['model']} | failed: {r['error']} |" + " |" * 10)
             continue
+        int8 = "int8_error" not in r
+        if not int8:
+            notes.append(f"- {r['model']}: int8 failed: {r['int8_error']}")
         lines.append(
             f"| {r['model']} | {r['params'] / 1e6:.2f}M | {r['macs'] / 1e6:.0f}M | {r['epochs']} | "
             f"{r['train_seconds']:.0f} | {r['test_accuracy_keras']:.3f} | {r['test_accuracy_tflite_float']:.3f} | "
-            f"{r['test_accuracy_tflite_int8']:.3f} | {r['tflite_float_bytes'] / 1e6:.2f} | "
-            f"{r['tflite_int8_bytes'] / 1e6:.2f} | {r['latency_p50_ms_float_1thread']:.2f} | "
-            f"{r['latency_p50_ms_int8_1thread']:.2f} |"
+            + (f"{r['test_accuracy_tflite_int8']:.3f}" if int8 else "failed")
+            + f" | {r['tflite_float_bytes'] / 1e6:.2f} | "
+            + (f"{r['tflite_int8_bytes'] / 1e6:.2f}" if int8 else "-")
+            + f" | {r['latency_p50_ms_float_1thread']:.2f} | "
+            + (f"{r['latency_p50_ms_int8_1thread']:.2f}" if int8 else "-")
+            + " |"
         )
+    if notes:
+        lines += [""] + notes
     lines += [
         "",
         "MACs: counted on the float TFLite graph at batch 1 (conv, depthwise conv, fully connected, batch matmul),",
@@ -257,10 +278,15 @@ def main(argv=None):
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/model_zoo.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        # Each record carries its own epochs; the setup above is the last run's.
     }
     json_path = os.path.join(args.out, "model_zoo.json")
     md_path = os.path.join(args.out, "model_zoo.md")
+    # Runs of a subset (--models) update their rows and keep the other models' rows.
     results = []
+    if os.path.isfile(json_path):
+        with open(json_path) as f:
+            results = [r for r in json.load(f)["results"] if r["model"] not in names]
     with tempfile.TemporaryDirectory() as workdir:
         for name in names:
             print(f"=== {name}", flush=True)
@@ -272,6 +298,7 @@ def main(argv=None):
                 record = {"model": name, "error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
             print(json.dumps(record), flush=True)
             results.append(record)
+            results.sort(key=lambda r: list(MODELS).index(r["model"]))
             with open(json_path, "w") as f:
                 json.dump({"meta": meta, "results": results}, f, indent=2)
             with open(md_path, "w") as f:

@@ -6,6 +6,7 @@ import os
 import tensorflow as tf
 
 from tfaudio.backend import USE_LEGACY_KERAS, keras, register_serializable
+from tfaudio.layers.log_mel_spectrogram import LogMelSpectrogram
 from tfaudio.models import alexnet, squeezenet
 from tfaudio.models.registry import register
 
@@ -269,8 +270,6 @@ class SpectrogramClassifier(keras.Model):
         local_response_normalization=False,
         **kwargs,
     ):
-        from tfaudio.layers.log_mel_spectrogram import LogMelSpectrogram
-
         if architecture not in ARCHITECTURES:
             raise ValueError(
                 f"`architecture` must be one of {sorted(ARCHITECTURES)}. Received: architecture={architecture!r}"
