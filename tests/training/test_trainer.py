@@ -166,3 +166,18 @@ def test_two_stage_fine_tuning(tmp_path):
     assert [(r["stage"], r["epoch"]) for r in result["history"]] == [("train", 0), ("fine_tune", 1)]
     assert result["history"][1]["learning_rate"] == pytest.approx(1e-3)
     assert not np.array_equal(tuned.get_layer("backbone").get_weights()[0], before[0])
+
+
+def test_noise_dir_reaches_the_noise_layer(tmp_path):
+    import soundfile as sf
+
+    from tfaudio.training.trainer import waveform_augmentations
+
+    (tmp_path / "noise").mkdir()
+    sf.write(tmp_path / "noise" / "n.wav", np.random.default_rng(0).normal(size=4000).astype("float32") * 0.1, 8000)
+    layers = waveform_augmentations(TrainConfig(model="x", sample_rate=RATE, noise_dir=str(tmp_path / "noise"),
+                                                min_snr_db=12.0, max_snr_db=18.0, augment_probability=0.5))
+    assert [l.name for l in layers] == ["additive_noise"]
+    noise = layers[0]
+    assert noise.noise_dir == str(tmp_path / "noise") and noise._noise_bank.shape == (4000,)
+    assert (noise.min_snr_db, noise.max_snr_db, noise.probability) == (12.0, 18.0, 0.5)
