@@ -20,6 +20,8 @@ setup(
         "soundfile>=0.12",
         "soxr>=0.3",
         "ai-edge-litert>=1.2",
+        # `tfaudio train` writes TensorBoard logs; TF 2.21 no longer installs it.
+        "tensorboard>=2.19",
     ],
     extras_require={
         "convert": ["safetensors>=0.4"],
