@@ -52,7 +52,9 @@ class InstanceNorm1D(keras.layers.Layer):
     def call(self, inputs):
         mean = tf.reduce_mean(inputs, axis=1, keepdims=True)
         centered = inputs - mean
-        variance = tf.reduce_mean(tf.square(centered), axis=1, keepdims=True)
+        # centered * centered (MUL), not tf.square: the converter would fuse SUB + SQUARE into
+        # SQUARED_DIFFERENCE, which TFLite has no int16 kernel for (int16x8 quantization).
+        variance = tf.reduce_mean(centered * centered, axis=1, keepdims=True)
         normed = centered * tf.math.rsqrt(variance + self.epsilon)
         return normed * tf.cast(self.gamma, inputs.dtype) + tf.cast(self.beta, inputs.dtype)
 
