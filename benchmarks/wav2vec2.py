@@ -11,6 +11,9 @@ Two parts (both by default):
     of Keras, TFLite float and TFLite int8.
 Results: benchmarks/results/wav2vec2.json and benchmarks/results/wav2vec2.md.
 
+  * `quantization` (with `--model` saved by `finetune --save-model`): FSDD test accuracy of the
+    fine-tuned model as TFLite float / dynamic / int8 / int16x8, with and without a SUB/MUL form
+    of layer norm (Keras' LayerNormalization emits NEG, which blocks int16x8).
   * `pretrain`: self-supervised pretraining of the same small model on the unlabeled FSDD training
     clips with `model.fit`: contrastive loss and codevector perplexity per epoch.
 Run: python benchmarks/wav2vec2.py [--part size|finetune|pretrain|all] [--epochs 15]
@@ -48,11 +51,11 @@ def normalize(waveform):
     return (waveform - mean) / tf.sqrt(variance + 1e-7)
 
 
-def fsdd_datasets(batch_size, seed=0):
+def fsdd_datasets(batch_size, seed=0, cache=True):
     from tfaudio.data import fsdd
 
     train, test, labels = fsdd(
-        FSDD, sample_rate=SAMPLE_RATE, clip_seconds=1.0, batch_size=batch_size, seed=seed, cache=True
+        FSDD, sample_rate=SAMPLE_RATE, clip_seconds=1.0, batch_size=batch_size, seed=seed, cache=cache
     )
     train = train.map(lambda x, y: (normalize(x), y))
     test = test.map(lambda x, y: (normalize(x), y))
@@ -71,17 +74,19 @@ def arrays(dataset, limit=None):
 
 
 def part_size(args, results):
-    base = build("wav2vec2_base", 10, sample_rate=SAMPLE_RATE, clip_seconds=1.0)
+    import gc
+
+    # Large first, then freed: the base conversion below needs several GB on its own.
     large = build("wav2vec2_large", 10, sample_rate=SAMPLE_RATE, clip_seconds=1.0)
-    results["params"] = {
-        "wav2vec2_base_backbone": base.backbone.count_params(),
-        "wav2vec2_base_classifier": base.count_params(),
-        "wav2vec2_large_backbone": large.backbone.count_params(),
-        "wav2vec2_large_classifier": large.count_params(),
-    }
+    params = {"wav2vec2_large_backbone": large.backbone.count_params(), "wav2vec2_large_classifier": large.count_params()}
     del large
+    keras.backend.clear_session()
+    gc.collect()
+    base = build("wav2vec2_base", 10, sample_rate=SAMPLE_RATE, clip_seconds=1.0)
+    params.update({"wav2vec2_base_backbone": base.backbone.count_params(), "wav2vec2_base_classifier": base.count_params()})
+    results["params"] = params
     print(results["params"], flush=True)
-    train, test, _ = fsdd_datasets(32)
+    train, test, _ = fsdd_datasets(32, cache=False)
     calib, _ = arrays(train, 32)
     x_test, _ = arrays(test, 64)
     keras_logits = base.predict(x_test, batch_size=8, verbose=0)
@@ -219,6 +224,49 @@ def part_pretrain(args, results):
     print(results["pretrain_fsdd_16k"], flush=True)
 
 
+def _sub_form_layer_norm(self, inputs):
+    """Keras LayerNormalization (last axis) as SUB/MUL ops: Keras' own form emits NEG, which has
+    no int16 kernel (blocks int16x8) and makes int8 fall back to float around it."""
+    mean = tf.reduce_mean(inputs, axis=-1, keepdims=True)
+    centered = inputs - mean
+    variance = tf.reduce_mean(centered * centered, axis=-1, keepdims=True)
+    return centered * tf.math.rsqrt(variance + self.epsilon) * self.gamma + self.beta
+
+
+def part_quantization(args, results):
+    """Which TFLite quantization keeps the fine-tuned model's accuracy? (needs --model from finetune)"""
+    import tfaudio.models.wav2vec2  # noqa: F401  (registers the classes for load_model)
+
+    if not args.model:
+        raise ValueError("--part quantization needs --model PATH.keras (from --part finetune --save-model).")
+    model = keras.models.load_model(args.model)
+    train, test, _ = fsdd_datasets(64)
+    x_test, y_test = arrays(test)
+    calib, _ = arrays(train, 100)
+    out = {"keras": float(np.mean(model.predict(x_test, batch_size=64, verbose=0).argmax(-1) == y_test))}
+    runs = [("float", None, False), ("dynamic", "dynamic", False), ("int8", "int8", False)]
+    runs += [("int8, sub-form layer norm", "int8", True), ("int16x8, sub-form layer norm", "int16x8", True)]
+    original_call = keras.layers.LayerNormalization.call
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, quantize, sub_form in runs:
+            keras.layers.LayerNormalization.call = _sub_form_layer_norm if sub_form else original_call
+            path = os.path.join(tmp, "model.tflite")
+            try:
+                to_tflite(model, path, quantize=quantize, representative_data=calib)
+                logits = TFLiteModel(path).predict(x_test, batch_size=32)
+                latency = tflite_latency(path, num_threads=1, runs=20, warmup=3)
+                out[name] = {
+                    "accuracy": float(np.mean(logits.argmax(-1) == y_test)),
+                    "size_mb": os.path.getsize(path) / 1e6,
+                    "p50_ms": latency["p50_ms"],
+                }
+            except Exception as e:  # record and go on
+                out[name] = {"error": f"{type(e).__name__}: {str(e)[:300]}"}
+            print(name, out[name], flush=True)
+    keras.layers.LayerNormalization.call = original_call
+    results["quantization_fsdd_16k"] = out
+
+
 def write_markdown(results, path):
     lines = ["# wav2vec 2.0 benchmark", "", f"Machine: {results['machine']}; TFLite runs use 1 thread, batch 1.", ""]
     if "params" in results:
@@ -266,17 +314,36 @@ def write_markdown(results, path):
             f"- codevector perplexity per epoch: {r['codevector_perplexity_per_epoch']}",
             "",
         ]
+    if "quantization_fsdd_16k" in results:
+        r = results["quantization_fsdd_16k"]
+        lines += [
+            "TFLite quantization of the fine-tuned small model (FSDD test accuracy; Keras: "
+            f"{r['keras']:.3f}). \"sub-form layer norm\" rewrites every keras LayerNormalization as "
+            "SUB/MUL ops for the conversion (an experiment for the shared TransformerEncoderBlock):",
+            "",
+            "| TFLite | test accuracy | size (MB) | p50 (ms) |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, t in r.items():
+            if name == "keras":
+                continue
+            if "error" in t:
+                lines.append(f"| {name} | failed: {t['error'][:100]} | | |")
+            else:
+                lines.append(f"| {name} | {t['accuracy']:.3f} | {t['size_mb']:.2f} | {t['p50_ms']:.1f} |")
+        lines += [""]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=("size", "finetune", "pretrain", "all"), default="all")
+    parser.add_argument("--part", choices=("size", "finetune", "pretrain", "quantization", "all"), default="all")
     parser.add_argument("--runs", type=int, default=10, help="Timed TFLite runs of the base model.")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--pretrain-epochs", type=int, default=5)
     parser.add_argument("--save-model", default=None, help="Save the fine-tuned model (.keras) here.")
+    parser.add_argument("--model", default=None, help="Fine-tuned .keras model for --part quantization.")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--hidden-dim", type=int, default=64)
@@ -293,6 +360,8 @@ def main():
         part_finetune(args, results)
     if args.part in ("pretrain", "all"):
         part_pretrain(args, results)
+    if args.part == "quantization":
+        part_quantization(args, results)
     if os.path.isfile(json_path):  # parts run separately accumulate in one file (read late: runs may overlap)
         with open(json_path, encoding="utf-8") as f:
             results = dict(json.load(f), **results)
