@@ -34,6 +34,18 @@ def _wrap(layer, samples):
     return keras.Model(inputs, layer(inputs))
 
 
+def _conv_filter_quantization(tflite_path):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(
+        model_path=tflite_path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
+    (conv,) = [op for op in interpreter._get_ops_details() if op["op_name"] == "CONV_2D"]
+    filter_index = conv["inputs"][1]
+    (details,) = [t for t in interpreter.get_tensor_details() if t["index"] == filter_index]
+    return details["quantization_parameters"]
+
+
 def _perturb(layer, seed=0):
     """Moves the cut-offs away from their mel initialisation, as training would."""
     rng = np.random.default_rng(seed)
@@ -127,12 +139,15 @@ def test_tflite_float_and_int8(fsdd_clips, tmp_path):
     # Float: 1e-5 absolute on outputs of magnitude ~1: same float32 conv, other summation order.
     got, expected, ops = harness.check_tflite(model, inputs, tmp_path, atol=1e-5, name="sinc")
     # The kernel math folded into a constant: only the convolution (and reshapes) remain.
-    assert "CONV_2D" in ops and not {"SIN", "CONCATENATION", "REVERSE_V2"} & set(ops), ops
+    assert "CONV_2D" in ops and not {"SIN", "CONCATENATION", "REVERSE_V2", "STRIDED_SLICE", "TRANSPOSE"} & set(ops), ops
 
     got, expected, ops = harness.check_tflite(
         model, inputs, tmp_path, quantize="int8", representative_data=inputs, name="sinc"
     )
-    assert "CONV_2D" in ops and "SIN" not in ops, ops
+    # The kernel is one constant filter, quantised per output channel with zero points 0.
+    assert not {"SIN", "STRIDED_SLICE", "TRANSPOSE"} & set(ops), ops
+    filter_quantization = _conv_filter_quantization(os.path.join(str(tmp_path), "sinc_int8.tflite"))
+    assert len(filter_quantization["scales"]) == 16 and not np.any(filter_quantization["zero_points"])
     # Full int8 (input, per-channel weights, output): error is a few output quantisation
     # steps, each (max - min) / 255 of the calibrated range; allow 3% of the range.
     span = expected.max() - expected.min()

@@ -105,7 +105,9 @@ def test_tflite_float_and_int8(trained_tiny, fsdd_clips, tmp_path):
     got, expected, _ = harness.check_tflite(model, x, tmp_path, atol=1e-4, name="sincnet")
     np.testing.assert_array_equal(got.argmax(1), expected.argmax(1))
 
-    got, expected, ops = harness.check_tflite(model, x, tmp_path, quantize="int8", representative_data=x, name="sincnet")
+    got, expected, ops = harness.check_tflite(
+        model, x, tmp_path, quantize="int8", representative_data=x, name="sincnet"
+    )
     assert "SIN" not in ops, ops  # the sinc kernel is a folded constant
     # Full int8 on an 8-clip toy: logits within 15% of their span; top-1 accuracy on the
     # real FSDD test split is measured in the benchmark, not here.

@@ -80,7 +80,8 @@ def test_sinc_kernels_match_paper_formula(kernel_size, sample_rate):
 
 
 def test_band_edges_apply_minimums_and_nyquist_clip():
-    low, high = sinc.band_edges(tf.constant([-10.0, 100.0, 3000.0]), tf.constant([0.0, -20.0, 5000.0]), 8000, 50.0, 50.0)
+    raw_low, raw_band = tf.constant([-10.0, 100.0, 3000.0]), tf.constant([0.0, -20.0, 5000.0])
+    low, high = sinc.band_edges(raw_low, raw_band, 8000, 50.0, 50.0)
     np.testing.assert_allclose(low.numpy(), [60.0, 150.0, 3050.0])
     np.testing.assert_allclose(high.numpy(), [110.0, 220.0, 4000.0])  # the last is clipped at Nyquist
 

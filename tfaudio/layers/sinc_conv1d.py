@@ -135,7 +135,11 @@ class SincConv1D(keras.layers.Layer):
 
     def call(self, inputs):
         inputs = tf.cast(inputs, self.compute_dtype)
-        kernel = tf.cast(self.kernel(), self.compute_dtype)[:, None, :]  # [width, in=1, out]
+        # A reshape (not a strided slice) to [width, in=1, out]: the TFLite converter
+        # then folds the whole kernel into the CONV_2D filter constant, quantised per
+        # channel; after a slice it left a runtime filter with an activation-style
+        # int8 zero point that the int8 CONV_2D kernel rejects.
+        kernel = tf.reshape(tf.cast(self.kernel(), self.compute_dtype), [self.kernel_size, 1, self.filters])
         return tf.nn.conv1d(inputs, kernel, stride=self.stride, padding=self.padding.upper())
 
     def compute_output_shape(self, input_shape):

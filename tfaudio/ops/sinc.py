@@ -99,7 +99,8 @@ def sinc_kernels(low_hz, band_hz, kernel_size, sample_rate, min_low_hz=50.0, min
     # ~400 rad for 251 taps) is off by ~2e-5 rad, and dividing the difference of
     # two such sines by a narrow band amplifies that to ~1e-4 in the kernel. The
     # kernel is small (taps x filters) and folds into a constant on export.
-    low, high = band_edges(tf.cast(low_hz, tf.float64), tf.cast(band_hz, tf.float64), sample_rate, min_low_hz, min_band_hz)
+    low_hz, band_hz = tf.cast(low_hz, tf.float64), tf.cast(band_hz, tf.float64)
+    low, high = band_edges(low_hz, band_hz, sample_rate, min_low_hz, min_band_hz)
     band = high - low
     half = (kernel_size - 1) // 2
     # 2 pi n / sr for n = -half .. -1, as a [half, 1] column.
