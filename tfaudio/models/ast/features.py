@@ -70,9 +70,9 @@ class KaldiFbank(keras.layers.Layer):
         std: float or None. Normalisation standard deviation (the output is divided
             by `2 * std`, as AST does). Defaults to None.
         mel_floor: float. Floor of the mel energies before the log. Defaults to
-            float32 epsilon (Kaldi's and ASTFeatureExtractor's). A higher floor (e.g.
-            1e-2 for waveforms in [-1, 1]) hides energies below what an int8 waveform
-            input can represent, so a model trained with it loses less in full int8.
+            float32 epsilon (Kaldi's and ASTFeatureExtractor's). A higher floor hides
+            quiet bands; on FSDD a 1e-2 floor cost accuracy in float and in int8
+            (benchmarks/results/ast.md), so keep the default unless you know better.
         gain_stages: int. 1 is the plain graph. More adds DFT paths clipped at 36 dB
             steps below full scale (each with a second path 24 dB lower) whose
             log-mels are merged with a maximum: in float the result is unchanged
