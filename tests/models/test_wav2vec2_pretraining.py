@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tests.harness import check_keras_round_trip
 from tfaudio.backend import keras
-from tfaudio.models.wav2vec2 import GumbelVectorQuantizer, Wav2Vec2Backbone, Wav2Vec2PreTrainer
+from tfaudio.models.wav2vec2 import GumbelTemperatureDecay, GumbelVectorQuantizer, Wav2Vec2Backbone, Wav2Vec2PreTrainer
 from tfaudio.models.wav2vec2.layers import compute_span_mask
 from tfaudio.models.wav2vec2.pretraining import sample_negative_indices
 from tfaudio.models.wav2vec2.quantizer import codevector_perplexity
@@ -136,7 +136,10 @@ def test_fit_lowers_contrastive_loss_on_fsdd(fsdd):
 
     before = per_frame_contrastive()
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    history = model.fit(tf.data.Dataset.from_tensor_slices(x).batch(8), epochs=8, verbose=0)
+    decay = GumbelTemperatureDecay(start=2.0, end=0.5, decay=0.98)
+    history = model.fit(tf.data.Dataset.from_tensor_slices(x).batch(8), epochs=8, verbose=0, callbacks=[decay])
+    # 32 steps of the schedule: 2 * 0.98**31 (annealed in the quantizer that the train step reads).
+    np.testing.assert_allclose(float(model.quantizer.gumbel_temperature.numpy()), 2.0 * 0.98**31, rtol=1e-5)
     after = per_frame_contrastive()
     perplexity = history.history["codevector_perplexity"]
     print(f"contrastive loss per masked frame: {before:.3f} -> {after:.3f}; "

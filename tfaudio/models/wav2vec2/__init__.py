@@ -3,10 +3,11 @@
 from tfaudio.models.registry import register
 from tfaudio.models.wav2vec2.backbone import Wav2Vec2Backbone
 from tfaudio.models.wav2vec2.classifier import MaskedMeanPooling, Wav2Vec2Classifier
-from tfaudio.models.wav2vec2.pretraining import Wav2Vec2PreTrainer
+from tfaudio.models.wav2vec2.pretraining import GumbelTemperatureDecay, Wav2Vec2PreTrainer
 from tfaudio.models.wav2vec2.quantizer import GumbelVectorQuantizer
 
 __all__ = [
+    "GumbelTemperatureDecay",
     "GumbelVectorQuantizer",
     "MaskedMeanPooling",
     "Wav2Vec2Backbone",

@@ -43,6 +43,32 @@ def contrastive_logits(predicted, targets, temperature):
     return dot / norms / temperature
 
 
+class GumbelTemperatureDecay(keras.callbacks.Callback):
+    """Anneals the quantizer's Gumbel-softmax temperature per step: `max(start * decay**step, end)`.
+
+    The schedule of the wav2vec 2.0 paper (2 -> 0.5, factor 0.999995 per update) as used by
+    transformers' pretraining example.
+
+    Args:
+        start: float. Defaults to 2.0.
+        end: float. Defaults to 0.5.
+        decay: float. Per-step factor. Defaults to 0.999995.
+    """
+
+    def __init__(self, start=2.0, end=0.5, decay=0.999995):
+        super().__init__()
+        if not 0 < end <= start:
+            raise ValueError(f"Need 0 < end <= start. Received: start={start}, end={end}")
+        self.start = start
+        self.end = end
+        self.decay = decay
+        self._step = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.quantizer.set_temperature(max(self.start * self.decay**self._step, self.end))
+        self._step += 1
+
+
 @register_serializable
 class Wav2Vec2PreTrainer(keras.Model):
     """wav2vec 2.0 pretraining model, like transformers' `Wav2Vec2ForPreTraining`, trainable with `fit`.
