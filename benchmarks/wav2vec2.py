@@ -332,6 +332,22 @@ def write_markdown(results, path):
             else:
                 lines.append(f"| {name} | {t['accuracy']:.3f} | {t['size_mb']:.2f} | {t['p50_ms']:.1f} |")
         lines += [""]
+    lines += [
+        "Notes:",
+        "",
+        "- Latencies were measured while ~8 other jobs shared the 2 cores (load average ~15), so they are",
+        "  inflated and noisy (see p90); sizes and accuracies are not affected.",
+        "- The base model has random weights (no checkpoints offline), so its float-vs-int8 logit agreement",
+        "  says little; the fine-tuned small model is the accuracy reference.",
+        "- Full int8 loses accuracy on wav2vec2 (0.57-0.73 vs 0.977 float, depending on the calibration set:",
+        "  64 vs 100 clips). The TFLite quantization debugger puts the error in the normalization statistics",
+        "  (per-tensor int8 variances -> RSQRT). Dynamic-range int8 (int8 weights, float activations) keeps",
+        "  0.943 at a third of the size; int16x8 keeps 0.973 but needs layer norm without NEG (Keras'",
+        "  LayerNormalization emits NEG, which has no int16 kernel) and runs on slow reference kernels.",
+        "- Pretraining losses are sums over the masked frames of a batch: per masked frame the contrastive",
+        "  loss goes from about 2.75 to 2.32 (chance with 20 distractors: ln 21 = 3.04).",
+        "",
+    ]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
 
