@@ -228,3 +228,41 @@ def test_freeze_feature_encoder(fsdd_clips):
         assert changed != (id(weight) in frozen) or weight.path.endswith("masked_spec_embed"), weight.path
     clone = Wav2Vec2Classifier.from_config(model.get_config())
     assert not clone.backbone.feature_encoder.trainable
+
+
+@pytest.mark.slow
+def test_runs_under_tf_keras(tmp_path):
+    """The same classifier builds, trains a step, and round-trips through .keras on tf_keras (Keras 2)."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    script = textwrap.dedent(
+        f"""
+        import numpy as np
+        from tfaudio.backend import USE_LEGACY_KERAS, keras
+        from tfaudio.models import build
+        from tfaudio.models.wav2vec2 import Wav2Vec2Classifier
+
+        assert USE_LEGACY_KERAS and keras.__name__ == "tf_keras", keras.__name__
+        model = build("wav2vec2_large", 3, sample_rate=8000, clip_seconds=0.5, **{TINY!r})
+        x = np.random.default_rng(0).uniform(-0.5, 0.5, (2, 4000)).astype("float32")
+        out = model(x, training=False).numpy()
+        assert out.shape == (2, 3), out.shape
+        clone = Wav2Vec2Classifier.from_config(model.get_config())
+        clone(x)
+        clone.set_weights(model.get_weights())
+        np.testing.assert_array_equal(clone(x, training=False).numpy(), out)
+        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.fit(x, np.array([0, 1]), epochs=1, verbose=0)
+        path = {str(tmp_path / "legacy.keras")!r}
+        model.save(path)
+        restored = keras.models.load_model(path)
+        np.testing.assert_array_equal(restored(x, training=False).numpy(), model(x, training=False).numpy())
+        """
+    )
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "PYTHONPATH": repo, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
