@@ -200,3 +200,41 @@ def test_command_line_writes_keras_model(waveforms, tmp_path):
         expected = hf(torch.from_numpy(x)).logits.numpy()
     # 1e-4: float32 op-order differences, as in the parity tests.
     np.testing.assert_allclose(restored(x, training=False).numpy(), expected, atol=1e-4, rtol=0)
+
+
+def test_checkpoint_reader_sharded_prefix_and_shape_checks(tmp_path):
+    """The shared reader: sharded safetensors, prefix stripping, shape checks, take_any, skip/unused."""
+    import json
+
+    from safetensors.numpy import save_file
+
+    folder = tmp_path / "sharded"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"hidden_size": 4}))
+    a = {"wav2vec2.a.weight": np.arange(6, dtype=np.float32).reshape(2, 3)}
+    b = {"wav2vec2.b.original0": np.ones([1, 1, 5], np.float16), "head.bias": np.zeros([2], np.float32)}
+    save_file(a, str(folder / "model-00001-of-00002.safetensors"))
+    save_file(b, str(folder / "model-00002-of-00002.safetensors"))
+    weight_map = {k: "model-00001-of-00002.safetensors" for k in a}
+    weight_map.update({k: "model-00002-of-00002.safetensors" for k in b})
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+
+    ckpt = Checkpoint(folder, prefix="wav2vec2.")
+    assert ckpt.config == {"hidden_size": 4}
+    assert ckpt.keys() == ["a.weight", "b.original0", "head.bias"]
+    np.testing.assert_array_equal(ckpt.take("a.weight", shape=(2, 3)), a["wav2vec2.a.weight"])
+    with pytest.raises(ValueError, match="expected"):
+        ckpt.take("a.weight", shape=(3, 2))
+    g = ckpt.take_any("b.weight_g", "b.original0")
+    assert g.dtype == np.float32 and g.shape == (1, 1, 5)  # float16 checkpoints come back as float32
+    assert ckpt.unused() == ["head.bias"]
+    with pytest.raises(ValueError, match="head.bias"):
+        ckpt.check_all_used()
+    ckpt.skip("head.bias")
+    ckpt.check_all_used()
+    with pytest.raises(KeyError, match="missing.weight"):
+        ckpt.take("missing.weight")
+    with pytest.raises(ValueError, match="No checkpoint weights"):
+        (tmp_path / "empty").mkdir()
+        (tmp_path / "empty" / "config.json").write_text("{}")
+        Checkpoint(tmp_path / "empty")
