@@ -164,7 +164,7 @@ def recalibrate_batch_norm(model, x, batch_size, batches=20):
     return len(layers)
 
 
-def run_model(name, overrides, data, epochs, batch_size, workdir, seed, max_train_minutes):
+def run_model(name, overrides, data, epochs, batch_size, workdir, seed, max_train_minutes, learning_rate=1e-3):
     from tfaudio.backend import keras
     from tfaudio.bench import tflite_latency
     from tfaudio.export import TFLiteModel, to_tflite
@@ -176,7 +176,7 @@ def run_model(name, overrides, data, epochs, batch_size, workdir, seed, max_trai
     if hasattr(model, "adapt_normalization"):  # spectrogram models: BatchNorm statistics from 500 training clips
         model.adapt_normalization(x_train[np.linspace(0, len(x_train) - 1, 500).astype(int)])
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
+        optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
@@ -204,6 +204,7 @@ def run_model(name, overrides, data, epochs, batch_size, workdir, seed, max_trai
         "params": int(model.count_params()),
         "macs": tflite_macs(float_path, x_test.shape[1]),
         "epochs": len(history.history["loss"]),
+        "learning_rate": learning_rate,
         "train_seconds": round(train_seconds, 1),
         "train_accuracy_last_epoch": float(history.history["accuracy"][-1]),
         "batch_norm_layers_recalibrated": recalibrated,
@@ -245,20 +246,21 @@ def markdown(results, meta):
         f"Machine: {meta['machine']}; run {meta['date']}; command `{meta['command']}`.",
         *[f"- {run}" for run in meta.get("runs", [])],
         "",
-        "| model | params | MACs | epochs | train s | test acc Keras | test acc TFLite float | test acc TFLite int8 "
-        "| TFLite float MB | TFLite int8 MB | p50 float ms | p50 int8 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | params | MACs | epochs | Adam lr | train s | test acc Keras | test acc TFLite float "
+        "| test acc TFLite int8 | TFLite float MB | TFLite int8 MB | p50 float ms | p50 int8 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     notes = []
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['model']} | failed: {r['error']} |" + " |" * 10)
+            lines.append(f"| {r['model']} | failed: {r['error']} |" + " |" * 11)
             continue
         int8 = "int8_error" not in r
         if not int8:
             notes.append(f"- {r['model']}: int8 failed: {r['int8_error']}")
         lines.append(
             f"| {r['model']} | {r['params'] / 1e6:.2f}M | {r['macs'] / 1e6:.0f}M | {r['epochs']} | "
+            f"{r.get('learning_rate', 1e-3):g} | "
             f"{r['train_seconds']:.0f} | {r['test_accuracy_keras']:.3f} | {r['test_accuracy_tflite_float']:.3f} | "
             + (f"{r['test_accuracy_tflite_int8']:.3f}" if int8 else "failed")
             + f" | {r['tflite_float_bytes'] / 1e6:.2f} | "
@@ -309,6 +311,7 @@ def main(argv=None):
         "--max-train-minutes", type=float, default=7.0, help="stop a model's training after the epoch that passes this"
     )
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     parser.add_argument(
@@ -331,7 +334,8 @@ def main(argv=None):
             f"frame_step={SPECTROGRAM['frame_step']}, num_mel_bins={SPECTROGRAM['num_mel_bins']} (32x32 image, "
             f"resized in-graph to 75x75 for inception_v3 and 67x67 for alexnet), BatchNorm over mel bins, "
             f"full-width backbones from scratch, BatchNorm statistics adapted on 500 training clips first; "
-            f"SincNet {MODELS['sincnet']}; Adam 1e-3, batch {args.batch_size}, up to {args.epochs} epochs or until "
+            f"SincNet {MODELS['sincnet']}; Adam {args.learning_rate:g} (table: per row), batch {args.batch_size}, "
+            f"up to {args.epochs} epochs or until "
             f"the epoch that passes {args.max_train_minutes} training minutes (table: epochs done), seed {args.seed}; "
             f"then BatchNorm moving statistics re-estimated on 20 training batches (precise BN); "
             f"int8 calibrated on 200 training clips, float I/O."
@@ -353,7 +357,15 @@ def main(argv=None):
             print(f"=== {name}", flush=True)
             try:
                 record = run_model(
-                    name, MODELS[name], data, args.epochs, args.batch_size, workdir, args.seed, args.max_train_minutes
+                    name,
+                    MODELS[name],
+                    data,
+                    args.epochs,
+                    args.batch_size,
+                    workdir,
+                    args.seed,
+                    args.max_train_minutes,
+                    args.learning_rate,
                 )
             except Exception as e:  # keep the other models' results; report the failure in the table
                 record = {"model": name, "error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
