@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from tfaudio.backend import keras, register_serializable
-from tfaudio.models.ast.backbone import ASTBackbone
+from tfaudio.models.ast.backbone import ASTBackbone  # noqa: F401  (registered before from_config deserializes it)
 from tfaudio.models.ast.features import AUDIOSET_MEAN, AUDIOSET_STD, KALDI_MEL_FLOOR, KaldiFbank
 
 
