@@ -158,3 +158,37 @@ def test_command_line_writes_keras_model_with_labels(hf_folder, tmp_path):
 
     loaded = keras.models.load_model(out)
     assert loaded.labels == ["dog", "rain", "siren"] and loaded.inputs[0].shape[1] == 16000
+
+
+def test_transformers_5_module_names(hf_folder, tmp_path):
+    """Checkpoints written with transformers 5.x module names (`layers.N.attention.q_proj`, `mlp.fc1`) convert too."""
+    import re
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    renames = {
+        r"encoder\.layer\.(\d+)\.attention\.attention\.query": r"layers.\1.attention.q_proj",
+        r"encoder\.layer\.(\d+)\.attention\.attention\.key": r"layers.\1.attention.k_proj",
+        r"encoder\.layer\.(\d+)\.attention\.attention\.value": r"layers.\1.attention.v_proj",
+        r"encoder\.layer\.(\d+)\.attention\.output\.dense": r"layers.\1.attention.o_proj",
+        r"encoder\.layer\.(\d+)\.intermediate\.dense": r"layers.\1.mlp.fc1",
+        r"encoder\.layer\.(\d+)\.output\.dense": r"layers.\1.mlp.fc2",
+        r"encoder\.layer\.(\d+)\.layernorm": r"layers.\1.layernorm",
+    }
+    tensors = load_file(os.path.join(hf_folder, "model.safetensors"))
+    renamed = {}
+    for name, value in tensors.items():
+        for pattern, replacement in renames.items():
+            name = re.sub(pattern, replacement, name)
+        renamed[name] = value
+    assert not any("encoder.layer" in name for name in renamed)
+    folder = tmp_path / "v5"
+    folder.mkdir()
+    for filename in ("config.json", "preprocessor_config.json"):
+        shutil.copy(os.path.join(hf_folder, filename), folder / filename)
+    save_file(renamed, str(folder / "model.safetensors"))
+    features = _features()
+    expected = _keras_logits_from_features(ast_converter.convert(hf_folder), features)
+    # Same tensors under other names: identical weights, so identical logits.
+    np.testing.assert_array_equal(_keras_logits_from_features(ast_converter.convert(str(folder)), features), expected)
