@@ -242,7 +242,8 @@ def markdown(results, meta):
     lines = [
         "# Model zoo on FSDD (official split: 2700 train / 300 test clips)",
         "",
-        f"Setup: {meta['setup']}",
+        f"Setup{' (of the last run; the runs below differ in learning rate and time budget)' if meta.get('runs') else ''}: "
+        f"{meta['setup']}",
         f"Machine: {meta['machine']}; run {meta['date']}; command `{meta['command']}`.",
         *[f"- {run}" for run in meta.get("runs", [])],
         "",
