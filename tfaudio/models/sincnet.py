@@ -67,6 +67,12 @@ class SincNet(keras.Model):
       reference learns one per sample position, which is not shift-invariant
       and makes training back-propagate through the full-rate sinc convolution).
 
+    Full-int8 TFLite quantises the raw waveform with a single scale, so quiet
+    clips keep only a few levels: on the FSDD official test split the default
+    model (6 epochs) scores 97.3% in float and 83.0% in int8, the loss being on
+    clips peaking below 0.1 (50.6% vs 96.6%; 95.2-96.9% above). Peak-normalising
+    clips before the model (and in the calibration data) gives 95.3% in int8.
+
     Args:
         num_classes: int. Number of output logits.
         sample_rate: int. Sample rate of the input waveform, in Hz. Defaults to 16000.
