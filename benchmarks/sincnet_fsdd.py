@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=f"fsdd:{common.default_fsdd_root()}")
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--override", action="append", default=[], help="Model override KEY=JSON, repeatable.")
     p.add_argument("--out", default=os.path.join(HERE, "results", "sincnet_fsdd"))
     return p.parse_args()
@@ -37,7 +37,7 @@ def parse_args():
 def main_bench():
     args = parse_args()
     run_dir = tempfile.mkdtemp(prefix="sincnet_fsdd_")
-    train_args = ["--quiet"] + [a for o in args.override for a in ("--override", o)]
+    train_args = [a for o in args.override for a in ("--override", o)]
     start = time.time()
     argv = ["run", "--data", args.data, "--epochs", str(args.epochs), "--out", run_dir, "--threads", "1", "2"]
     code = main(argv + [f"--train-arg={a}" for a in train_args])
