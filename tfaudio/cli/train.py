@@ -37,7 +37,7 @@ def add_arguments(parser):
     g.add_argument("--steps-per-epoch", type=int, default=None, help="Limit the steps of an epoch (default: whole dataset).")
     g.add_argument("--backup-every-steps", type=int, default=None,
                    help="Back up training state every N steps as well as at epoch ends (default: epoch ends only).")
-    g.add_argument("--cache", default="memory", help="Cache decoded clips: 'memory', a file path, or 'none'. Defaults to memory.")
+    g.add_argument("--cache", default="memory", help="Cache decoded clips: 'memory', a folder for an on-disk cache, or 'none'. Defaults to memory.")
     g.add_argument("--quiet", action="store_true", help="No Keras progress bars (one line per epoch).")
 
     g = parser.add_argument_group("optimisation")
