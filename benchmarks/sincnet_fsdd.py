@@ -6,6 +6,7 @@ at 1 and 2 threads) and writes benchmarks/results/sincnet_fsdd.{json,md} with th
 ratios of accuracy, size and latency.
 
 Run: python benchmarks/sincnet_fsdd.py [--data fsdd:PATH] [--epochs N] [--override KEY=JSON ...]
+     python benchmarks/sincnet_fsdd.py --from-run runs/sincnet   (summarise the README main job's folder)
 """
 
 import argparse
@@ -31,27 +32,31 @@ def parse_args():
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--override", action="append", default=[], help="Model override KEY=JSON, repeatable.")
     p.add_argument("--out", default=os.path.join(HERE, "results", "sincnet_fsdd"))
+    p.add_argument("--from-run", default=None, help="Summarise an existing `tfaudio run` folder instead of running.")
     return p.parse_args()
 
 
 def main_bench():
     args = parse_args()
-    run_dir = tempfile.mkdtemp(prefix="sincnet_fsdd_")
-    train_args = [a for o in args.override for a in ("--override", o)]
     start = time.time()
-    argv = ["run", "--data", args.data, "--epochs", str(args.epochs), "--out", run_dir, "--threads", "1", "2"]
-    code = main(argv + [f"--train-arg={a}" for a in train_args])
-    if code:
-        return code
+    if args.from_run:
+        run_dir = args.from_run
+    else:
+        run_dir = tempfile.mkdtemp(prefix="sincnet_fsdd_")
+        train_args = [a for o in args.override for a in ("--override", o)]
+        argv = ["run", "--data", args.data, "--epochs", str(args.epochs), "--out", run_dir, "--threads", "1", "2"]
+        code = main(argv + [f"--train-arg={a}" for a in train_args])
+        if code:
+            return code
     summary = common.read_json(os.path.join(run_dir, "summary.json"))
     history = common.read_json(os.path.join(run_dir, "metrics.json"))
     r = summary["results"]
     f, q = r["tflite_float"], r["tflite_int8"]
     result = {
-        "data": args.data,
-        "epochs": args.epochs,
+        "data": summary["data"],
+        "epochs": summary["epochs"],
         "overrides": args.override,
-        "wall_seconds": round(time.time() - start, 1),
+        "wall_seconds": None if args.from_run else round(time.time() - start, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "results": r,
         "int8_vs_float": {
@@ -74,7 +79,8 @@ def main_bench():
         fh.write(
             f"\nint8 vs float TFLite: accuracy {ratios['accuracy_points']:+.2f} points, size x{ratios['size_ratio']}, "
             f"p50 latency x{ratios['p50_ratio_1t']} (1 thread), x{ratios['p50_ratio_2t']} (2 threads).\n"
-            f"Wall time {result['wall_seconds']} s on {result['machine']}; overrides: {args.override or 'none'}.\n"
+            f"Wall time {str(result['wall_seconds']) + ' s' if result['wall_seconds'] else 'not measured'} on {result['machine']}; "
+            f"overrides: {args.override or 'none'}; run folder {'given' if args.from_run else 'made'} by `tfaudio run`.\n"
         )
     print(open(args.out + ".md").read())
     return 0
