@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from tfaudio.backend import keras, register_serializable
+from tfaudio.models import image_backbone_args
 
 # Smallest height/width that survives conv1 (11x11, stride 4, valid) and the three
 # 3x3/2 max-pools: 67 -> 15 -> 7 -> 7 -> 3 -> 3 -> 1.
@@ -14,10 +15,6 @@ _INIT = "he_uniform"
 
 _CONV_FILTERS = (96, 256, 384, 384, 256)
 _FC_UNITS = 4096
-
-
-def _scaled(units, width_multiplier):
-    return max(1, int(round(units * width_multiplier)))
 
 
 def _conv(filters, kernel_size, name, strides=1, padding="same"):
@@ -115,24 +112,13 @@ class AlexNetBackbone(keras.Model):
         local_response_normalization=False,
         **kwargs,
     ):
-        image_shape = tuple(image_shape)
-        if len(image_shape) != 3 or any(not isinstance(d, int) or d < 1 for d in image_shape):
-            raise ValueError(
-                "`image_shape` must be 3 positive ints (height, width, channels). "
-                f"Received: image_shape={image_shape!r}"
-            )
-        if min(image_shape[:2]) < MIN_INPUT_SIZE:
-            raise ValueError(
-                f"AlexNet needs height and width of at least {MIN_INPUT_SIZE}. Received: image_shape={image_shape!r}"
-            )
-        if not width_multiplier > 0:
-            raise ValueError(f"`width_multiplier` must be positive. Received: width_multiplier={width_multiplier!r}")
+        image_shape = image_backbone_args.validate("AlexNet", image_shape, MIN_INPUT_SIZE, width_multiplier)
         if not 0 <= dropout < 1:
             raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
 
         # === Layers ===
-        filters = [_scaled(f, width_multiplier) for f in _CONV_FILTERS]
-        fc_units = _scaled(_FC_UNITS, width_multiplier)
+        filters = [image_backbone_args.scaled(f, width_multiplier) for f in _CONV_FILTERS]
+        fc_units = image_backbone_args.scaled(_FC_UNITS, width_multiplier)
 
         # === Functional graph ===
         inputs = keras.Input(shape=image_shape, name="images")

@@ -1,6 +1,7 @@
 """SqueezeNet 1.1 (Iandola et al. 2016) as an image backbone for spectrograms."""
 
 from tfaudio.backend import keras, register_serializable
+from tfaudio.models import image_backbone_args
 
 # Smallest height/width that survives conv1 (3x3, stride 2, valid) and the three
 # 3x3/2 max-pools: 31 -> 15 -> 7 -> 3 -> 1.
@@ -26,10 +27,6 @@ _FIRE_MODULES = (
     ("fire8", 64, 256),
     ("fire9", 64, 256),
 )
-
-
-def _scaled(units, width_multiplier):
-    return max(1, int(round(units * width_multiplier)))
 
 
 def _fire(x, name, squeeze, expand):
@@ -76,22 +73,11 @@ class SqueezeNetBackbone(keras.Model):
     """
 
     def __init__(self, image_shape, width_multiplier=1.0, **kwargs):
-        image_shape = tuple(image_shape)
-        if len(image_shape) != 3 or any(not isinstance(d, int) or d < 1 for d in image_shape):
-            raise ValueError(
-                "`image_shape` must be 3 positive ints (height, width, channels). "
-                f"Received: image_shape={image_shape!r}"
-            )
-        if min(image_shape[:2]) < MIN_INPUT_SIZE:
-            raise ValueError(
-                f"SqueezeNet needs height and width of at least {MIN_INPUT_SIZE}. Received: image_shape={image_shape!r}"
-            )
-        if not width_multiplier > 0:
-            raise ValueError(f"`width_multiplier` must be positive. Received: width_multiplier={width_multiplier!r}")
+        image_shape = image_backbone_args.validate("SqueezeNet", image_shape, MIN_INPUT_SIZE, width_multiplier)
 
         # === Functional graph ===
         inputs = keras.Input(shape=image_shape, name="images")
-        conv1_filters = _scaled(_CONV1_FILTERS, width_multiplier)
+        conv1_filters = image_backbone_args.scaled(_CONV1_FILTERS, width_multiplier)
         x = keras.layers.Conv2D(
             conv1_filters, 3, strides=2, padding="valid", activation="relu", kernel_initializer=_INIT, name="conv1"
         )(inputs)
@@ -100,7 +86,8 @@ class SqueezeNetBackbone(keras.Model):
             if squeeze is None:
                 x = keras.layers.MaxPooling2D(3, strides=2, name=name)(x)
             else:
-                x = _fire(x, name, _scaled(squeeze, width_multiplier), _scaled(expand, width_multiplier))
+                scaled = (image_backbone_args.scaled(n, width_multiplier) for n in (squeeze, expand))
+                x = _fire(x, name, *scaled)
         kwargs.setdefault("name", "squeezenet")
         super().__init__(inputs=inputs, outputs=x, **kwargs)
 
