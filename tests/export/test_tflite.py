@@ -84,6 +84,7 @@ def test_non_builtin_op_is_named(tmp_path):
         ({"quantize": "int4"}, "quantize"),
         ({"quantize": "int8"}, "representative_data"),
         ({"quantize": None, "int8_io": True}, "int8_io"),
+        ({"metadata": ["labels"]}, "metadata"),
     ],
 )
 def test_bad_arguments(model_and_data, tmp_path, kwargs, match):
@@ -99,3 +100,14 @@ def test_runner_rejects_wrong_shape_and_missing_file(model_and_data, tmp_path):
         runner(x[:, :32])
     with pytest.raises(ValueError, match="No TFLite model"):
         TFLiteModel(str(tmp_path / "missing.tflite"))
+
+
+def test_metadata_round_trips_and_survives_int8(model_and_data, tmp_path):
+    model, x = model_and_data
+    meta = {"labels": ["yes", "no", "ünïcode"], "sample_rate": 16000}
+    for quantize, data in ((None, None), ("int8", x)):
+        path = str(tmp_path / f"{quantize}.tflite")
+        to_tflite(model, path, quantize=quantize, representative_data=data, metadata=meta)
+        runner = TFLiteModel(path)
+        assert runner.metadata == meta
+        assert runner(x).shape[0] == len(x)  # the extra buffer leaves the model runnable

@@ -8,6 +8,9 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from tfaudio.export.tflite_metadata import read_metadata, write_metadata
+from tfaudio.layers.peak_normalization import leading_peak_normalization, peak_normalize
+
 QUANTIZE_MODES = (None, "dynamic", "float16", "int8", "int16x8")
 
 
@@ -25,8 +28,11 @@ def _serving_function(model, batch_size):
     return serve
 
 
-def _representative_dataset(data, model, limit):
-    """Yields single-example float32 batches from arrays, iterables or a `tf.data.Dataset`."""
+def _representative_dataset(data, model, limit, prepare=None):
+    """Yields single-example float32 batches from arrays, iterables or a `tf.data.Dataset`.
+
+    `prepare` maps each batch as a runner would before quantising it.
+    """
 
     def gen():
         count = 0
@@ -36,6 +42,8 @@ def _representative_dataset(data, model, limit):
             x = np.asarray(item, dtype=np.float32)
             if x.ndim == len(model.inputs[0].shape) - 1:
                 x = x[None]
+            if prepare is not None:
+                x = prepare(x)
             for row in x:
                 yield [row[None]]
                 count += 1
@@ -58,6 +66,7 @@ def to_tflite(
     batch_size=None,
     int8_io=False,
     max_representative_examples=200,
+    metadata=None,
 ):
     """Converts a Keras model to a `.tflite` file that uses TFLite builtin ops only.
 
@@ -74,6 +83,13 @@ def to_tflite(
             tensors too (otherwise they stay float32, with quantize/dequantize at
             the edges). Defaults to False.
         max_representative_examples: int. Calibration examples used at most.
+        metadata: dict or None. JSON-serialisable facts stored in the file
+            under "tfaudio" (e.g. labels, sample rate); `TFLiteModel.metadata`
+            reads them back. A model whose input goes straight into a
+            `PeakNormalization` layer also gets `"input_normalization"`: its
+            calibration clips are peak-normalised, and `TFLiteModel` normalises
+            inputs before quantising them, which full int8 needs to keep quiet
+            clips' resolution.
 
     Returns:
         `path`.
@@ -88,6 +104,14 @@ def to_tflite(
         raise ValueError(f"quantize={quantize!r} needs `representative_data` for calibration. Received: None")
     if int8_io and quantize != "int8":
         raise ValueError(f"`int8_io=True` needs quantize='int8'. Received: quantize={quantize!r}")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValueError(f"`metadata` must be a dict or None. Received: metadata={metadata!r}")
+    metadata = dict(metadata or {})
+    prepare = None
+    normalization = leading_peak_normalization(model)
+    if normalization is not None:
+        metadata["input_normalization"] = {"type": "peak", "floor": normalization.floor}
+        prepare = lambda x: peak_normalize(x, normalization.floor)  # noqa: E731
 
     # Keras 3 variables are not frozen by the converter on their own (it leaves
     # READ_VARIABLE ops behind), so fold them into constants first.
@@ -102,7 +126,7 @@ def to_tflite(
         converter.target_spec.supported_types = [tf.float16]
     if quantize in ("int8", "int16x8"):
         converter.representative_dataset = _representative_dataset(
-            representative_data, model, max_representative_examples
+            representative_data, model, max_representative_examples, prepare
         )
     if quantize == "int8":
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -125,6 +149,8 @@ def to_tflite(
             f"(quantize={quantize!r}). Offending ops: {', '.join(ops) or 'see below'}.\n{e}"
         ) from e
 
+    if metadata:
+        flatbuffer = write_metadata(flatbuffer, metadata)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     with open(path, "wb") as f:
@@ -148,6 +174,12 @@ class TFLiteModel:
         model: str path or bytes of a `.tflite` flatbuffer.
         num_threads: int. Interpreter threads. Defaults to 1.
 
+    Attributes:
+        metadata: dict. What `to_tflite` stored in the file under "tfaudio"
+            (`{}` for other files). With `"input_normalization"` set, every
+            input is peak-normalised before it is quantised, as the model was
+            calibrated.
+
     Example:
     >>> runner = TFLiteModel("model.tflite")
     >>> logits = runner(waveforms)  # float32 [batch, samples] -> float32 [batch, classes]
@@ -167,6 +199,11 @@ class TFLiteModel:
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
         self._shape = None
+        self.metadata = read_metadata(model)
+        normalization = self.metadata.get("input_normalization")
+        if normalization is not None and normalization.get("type") != "peak":
+            raise ValueError(f"Unknown input_normalization in the model's metadata. Received: {normalization!r}")
+        self._peak_floor = None if normalization is None else float(normalization["floor"])
 
     @property
     def input_shape(self):
@@ -204,6 +241,8 @@ class TFLiteModel:
             self._input = self.interpreter.get_input_details()[0]
             self._output = self.interpreter.get_output_details()[0]
             self._shape = x.shape
+        if self._peak_floor is not None:
+            x = peak_normalize(x, self._peak_floor)
         self.interpreter.set_tensor(self._input["index"], self._quantize(x, self._input))
         self.interpreter.invoke()
         return self._dequantize(self.interpreter.get_tensor(self._output["index"]), self._output)

@@ -3,6 +3,7 @@
 from tfaudio.layers.transformer_encoder import TransformerEncoderBlock  # noqa: E402,F401
 from tfaudio.layers.log_mel_spectrogram import LogMelSpectrogram  # noqa: E402,F401
 from tfaudio.layers.additive_noise import AdditiveNoise  # noqa: E402,F401
+from tfaudio.layers.peak_normalization import PeakNormalization  # noqa: E402,F401
 from tfaudio.layers.random_gain import RandomGain  # noqa: E402,F401
 from tfaudio.layers.spec_augment import SpecAugment  # noqa: E402,F401
 from tfaudio.layers.time_shift import TimeShift  # noqa: E402,F401

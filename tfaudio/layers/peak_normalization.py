@@ -1,0 +1,86 @@
+"""PeakNormalization: scales each example so that its largest absolute sample is 1."""
+
+import tensorflow as tf
+
+from tfaudio.backend import keras, register_serializable
+
+
+@register_serializable
+class PeakNormalization(keras.layers.Layer):
+    """Divides each example by its peak absolute value, so that models see every clip at full scale.
+
+    `y = x / max(max(|x|), floor)`, the maximum taken over all axes but the
+    batch axis. The layer has no weights and is idempotent: a clip that already
+    peaks at 1 passes through unchanged.
+
+    As the first layer of a raw-waveform model it makes the model independent
+    of the recording level, and it is what lets such a model run in full int8:
+    an int8 input has 256 levels for every clip, so a clip peaking at 0.05 would
+    keep about 13 of them unless it is normalised *before* it is quantised.
+    `tfaudio.export.to_tflite` therefore records a leading `PeakNormalization`
+    in the TFLite file's metadata, calibrates on normalised clips, and
+    `tfaudio.export.TFLiteModel` normalises inputs before quantising them. On a
+    device, do the same: divide by the peak, then quantise.
+
+    Args:
+        floor: float > 0. Peaks below `floor` are divided by `floor` instead,
+            so near-silence is amplified at most `1 / floor` times (and all-zero
+            input stays zero). Defaults to 1e-3 (-60 dBFS).
+        **kwargs: base layer arguments (`name`, `dtype`).
+
+    Input shape:
+        `(batch, ...)`, e.g. waveforms `(batch, samples)`.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+    >>> layer = PeakNormalization()
+    >>> layer(tf.constant([[0.1, -0.2, 0.05]])).numpy()
+    array([[ 0.5 , -1.  ,  0.25]], dtype=float32)
+    """
+
+    def __init__(self, floor=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(floor, (int, float)) or isinstance(floor, bool) or not floor > 0:
+            raise ValueError(f"`floor` must be a positive number. Received: floor={floor!r}")
+        self.floor = float(floor)
+
+    def call(self, inputs):
+        axes = list(range(1, len(inputs.shape)))
+        peak = tf.reduce_max(tf.abs(inputs), axis=axes, keepdims=True)
+        return inputs / tf.maximum(peak, tf.cast(self.floor, inputs.dtype))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"floor": self.floor})
+        return config
+
+
+def peak_normalize(x, floor=1e-3):
+    """NumPy version of `PeakNormalization` for arrays `[batch, ...]` (what runners do before quantising)."""
+    import numpy as np
+
+    x = np.asarray(x, np.float32)
+    axes = tuple(range(1, x.ndim))
+    peak = np.abs(x).max(axis=axes, keepdims=True) if x.size else np.ones([1] * x.ndim, np.float32)
+    return (x / np.maximum(peak, np.float32(floor))).astype(np.float32)
+
+
+def leading_peak_normalization(model):
+    """The `PeakNormalization` layer applied directly to `model`'s single input, or None."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs or len(inputs) != 1:
+        return None
+    for layer in model.layers:
+        if isinstance(layer, PeakNormalization):
+            try:
+                layer_input = layer.input
+            except (AttributeError, ValueError):  # layer used more than once, or never called
+                continue
+            if layer_input is inputs[0]:
+                return layer
+    return None
