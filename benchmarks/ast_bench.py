@@ -31,25 +31,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from _tflite_variants import arrays, compare_with_keras, score_variants  # noqa: E402
 from tfaudio.backend import keras  # noqa: E402
-from tfaudio.bench import tflite_latency  # noqa: E402
-from tfaudio.export import TFLiteModel, tflite_op_names, to_tflite  # noqa: E402
 from tfaudio.models import build  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 FSDD = os.environ.get("TFAUDIO_FSDD", os.path.join(os.path.dirname(HERE), "..", "shared", "data", "fsdd"))
-
-
-def arrays(dataset, limit=None):
-    xs, ys = [], []
-    for x, y in dataset:
-        xs.append(x.numpy())
-        ys.append(y.numpy())
-        if limit and sum(len(a) for a in xs) >= limit:
-            break
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    return (x[:limit], y[:limit]) if limit else (x, y)
 
 
 def long_clips(clips, samples, count, seed):
@@ -94,26 +82,12 @@ def part_size(args, results):
         }
         print(f"{seconds} s:", entry, flush=True)
         with tempfile.TemporaryDirectory() as tmp:
-            for quantize in (None, "int8"):
-                path = os.path.join(tmp, f"ast_base_{quantize or 'float'}.tflite")
-                start = time.perf_counter()
-                to_tflite(model, path, quantize=quantize, representative_data=calib if quantize else None)
-                convert_s = time.perf_counter() - start
-                ops = tflite_op_names(path)
-                latency = tflite_latency(path, num_threads=1, runs=args.runs, warmup=1)
-                logits = TFLiteModel(path).predict(x_test, batch_size=1)
-                entry[quantize or "float"] = {
-                    "size_mb": os.path.getsize(path) / 1e6,
-                    "p50_ms": latency["p50_ms"],
-                    "p90_ms": latency["p90_ms"],
-                    "convert_s": convert_s,
-                    "max_abs_diff_vs_keras": float(np.abs(logits - keras_logits).max()),
-                    "keras_logit_std": float(keras_logits.std()),
-                    "argmax_agreement_vs_keras": float(np.mean(logits.argmax(-1) == keras_logits.argmax(-1))),
-                    "non_builtin_ops": [op for op in ops if op.startswith(("Flex", "CUSTOM"))],
-                    "ops": ops,
-                }
-                print(quantize, {k: v for k, v in entry[quantize or "float"].items() if k != "ops"}, flush=True)
+            entry.update(
+                compare_with_keras(
+                    model, x_test, keras_logits, calib, tmp,
+                    name="ast_base", runs=args.runs, warmup=1, batch_size=1, logit_std=True,
+                )
+            )
         results["size"][f"{seconds:g}s"] = entry
         del model
 
@@ -180,19 +154,11 @@ def part_train(args, results):
     x_test, y_test = arrays(test)
     keras_acc = float(np.mean(model.predict(x_test, batch_size=64, verbose=0).argmax(-1) == y_test))
     calib, _ = arrays(train, 64)
-    tflite = {}
     with tempfile.TemporaryDirectory() as tmp:
         model.save(args.save or os.path.join(tmp, "ast_small.keras"))
-        for quantize in (None, "int8"):
-            path = os.path.join(tmp, f"ast_small_{quantize or 'float'}.tflite")
-            to_tflite(model, path, quantize=quantize, representative_data=calib if quantize else None)
-            logits = TFLiteModel(path).predict(x_test, batch_size=32)
-            latency = tflite_latency(path, num_threads=1, runs=30, warmup=3)
-            tflite[quantize or "float"] = {
-                "accuracy": float(np.mean(logits.argmax(-1) == y_test)),
-                "size_mb": os.path.getsize(path) / 1e6,
-                "p50_ms": latency["p50_ms"],
-            }
+        tflite = score_variants(
+            model, x_test, y_test, calib, tmp, name="ast_small", quantizations=(None, "int8"), runs=30
+        )
     key = f"train_fsdd_8k_floor_{args.mel_floor:g}" + ("_8bit_augment" if args.int8_input_augment else "")
     results[key] = {
         "config": {k: v for k, v in overrides.items() if k != "labels"},

@@ -34,9 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from _tflite_variants import arrays, compare_with_keras, failure, score, score_variants  # noqa: E402
 from tfaudio.backend import keras  # noqa: E402
-from tfaudio.bench import tflite_latency  # noqa: E402
-from tfaudio.export import TFLiteModel, tflite_op_names, to_tflite  # noqa: E402
 from tfaudio.models import build  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,15 +61,17 @@ def fsdd_datasets(batch_size, seed=0, cache=True):
     return train, test, labels
 
 
-def arrays(dataset, limit=None):
-    xs, ys = [], []
-    for x, y in dataset:
-        xs.append(x.numpy())
-        ys.append(y.numpy())
-        if limit and sum(len(a) for a in xs) >= limit:
-            break
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    return (x[:limit], y[:limit]) if limit else (x, y)
+def small_backbone_args(args):
+    """The small model of `finetune` and `pretrain`: the base layout at `--hidden-dim`, `--num-layers`, `--conv-dim`."""
+    return dict(
+        hidden_dim=args.hidden_dim,
+        num_layers=args.num_layers,
+        num_heads=4,
+        intermediate_dim=4 * args.hidden_dim,
+        conv_dims=[args.conv_dim] * 7,
+        num_conv_pos_embeddings=32,
+        num_conv_pos_embedding_groups=4,
+    )
 
 
 def part_size(args, results):
@@ -90,44 +91,16 @@ def part_size(args, results):
     calib, _ = arrays(train, 32)
     x_test, _ = arrays(test, 64)
     keras_logits = base.predict(x_test, batch_size=8, verbose=0)
-    out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for quantize in (None, "int8"):
-            path = os.path.join(tmp, f"w2v_base_{quantize or 'float'}.tflite")
-            start = time.perf_counter()
-            to_tflite(base, path, quantize=quantize, representative_data=calib if quantize else None)
-            convert_s = time.perf_counter() - start
-            ops = tflite_op_names(path)
-            latency = tflite_latency(path, num_threads=1, runs=args.runs, warmup=2)
-            logits = TFLiteModel(path).predict(x_test, batch_size=8)
-            out[quantize or "float"] = {
-                "size_mb": os.path.getsize(path) / 1e6,
-                "p50_ms": latency["p50_ms"],
-                "p90_ms": latency["p90_ms"],
-                "convert_s": convert_s,
-                "max_abs_diff_vs_keras": float(np.abs(logits - keras_logits).max()),
-                "argmax_agreement_vs_keras": float(np.mean(logits.argmax(-1) == keras_logits.argmax(-1))),
-                "non_builtin_ops": [op for op in ops if op.startswith(("Flex", "CUSTOM"))],
-                "ops": ops,
-            }
-            print(quantize, {k: v for k, v in out[quantize or "float"].items() if k != "ops"}, flush=True)
-    results["base_tflite_1s_16k"] = out
+        results["base_tflite_1s_16k"] = compare_with_keras(
+            base, x_test, keras_logits, calib, tmp, name="w2v_base", runs=args.runs, warmup=2, batch_size=8
+        )
 
 
 def part_finetune(args, results):
     tf.random.set_seed(0)
     train, test, labels = fsdd_datasets(args.batch_size)
-    overrides = dict(
-        hidden_dim=args.hidden_dim,
-        num_layers=args.num_layers,
-        num_heads=4,
-        intermediate_dim=4 * args.hidden_dim,
-        conv_dims=[args.conv_dim] * 7,
-        num_conv_pos_embeddings=32,
-        num_conv_pos_embedding_groups=4,
-        classifier_proj_size=64,
-        layerdrop=0.0,
-    )
+    overrides = dict(small_backbone_args(args), classifier_proj_size=64, layerdrop=0.0)
     model = build("wav2vec2_base", len(labels), sample_rate=SAMPLE_RATE, clip_seconds=1.0, **overrides)
     steps = args.epochs * int(np.ceil(2700 / args.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -146,22 +119,11 @@ def part_finetune(args, results):
     if args.save_model:
         model.save(args.save_model)
     calib, _ = arrays(train, 64)
-    tflite = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for quantize in (None, "dynamic", "int8", "int16x8"):
-            path = os.path.join(tmp, f"w2v_small_{quantize or 'float'}.tflite")
-            try:
-                to_tflite(model, path, quantize=quantize, representative_data=calib)
-                logits = TFLiteModel(path).predict(x_test, batch_size=32)
-                latency = tflite_latency(path, num_threads=1, runs=20, warmup=3)
-            except Exception as e:  # record and go on: one mode failing must not hide the others
-                tflite[quantize or "float"] = {"error": f"{type(e).__name__}: {str(e)[:300]}"}
-                continue
-            tflite[quantize or "float"] = {
-                "accuracy": float(np.mean(logits.argmax(-1) == y_test)),
-                "size_mb": os.path.getsize(path) / 1e6,
-                "p50_ms": latency["p50_ms"],
-            }
+        tflite = score_variants(
+            model, x_test, y_test, calib, tmp,
+            name="w2v_small", quantizations=(None, "dynamic", "int8", "int16x8"), runs=20, keep_going=True,
+        )
     results["finetune_fsdd_16k"] = {
         "config": overrides,
         "params": model.count_params(),
@@ -185,13 +147,7 @@ def part_pretrain(args, results):
     train, _, _ = fsdd_datasets(args.batch_size)
     unlabeled = train.map(lambda x, y: x)
     backbone = Wav2Vec2Backbone(
-        hidden_dim=args.hidden_dim,
-        num_layers=args.num_layers,
-        num_heads=4,
-        intermediate_dim=4 * args.hidden_dim,
-        conv_dims=[args.conv_dim] * 7,
-        num_conv_pos_embeddings=32,
-        num_conv_pos_embedding_groups=4,
+        **small_backbone_args(args),
         layerdrop=0.0,
         mask_time_prob=0.65,
         mask_time_length=5,
@@ -252,16 +208,9 @@ def part_quantization(args, results):
             keras.layers.LayerNormalization.call = _sub_form_layer_norm if sub_form else original_call
             path = os.path.join(tmp, "model.tflite")
             try:
-                to_tflite(model, path, quantize=quantize, representative_data=calib)
-                logits = TFLiteModel(path).predict(x_test, batch_size=32)
-                latency = tflite_latency(path, num_threads=1, runs=20, warmup=3)
-                out[name] = {
-                    "accuracy": float(np.mean(logits.argmax(-1) == y_test)),
-                    "size_mb": os.path.getsize(path) / 1e6,
-                    "p50_ms": latency["p50_ms"],
-                }
+                out[name] = score(model, path, quantize, x_test, y_test, calib, runs=20)
             except Exception as e:  # record and go on
-                out[name] = {"error": f"{type(e).__name__}: {str(e)[:300]}"}
+                out[name] = failure(e)
             print(name, out[name], flush=True)
     keras.layers.LayerNormalization.call = original_call
     results["quantization_fsdd_16k"] = out
