@@ -3,21 +3,14 @@
 import numpy as np
 import pytest
 
-from tests.harness import check_batch_invariance, check_config_round_trip, check_keras_round_trip, check_tflite
+from tests.harness import check_tflite
+from tests.models._image_backbone import check_image_backbone, spectrogram_images
 from tests.models.test_spectrogram_cnn import SMALL, check_spectrogram_model
-from tfaudio.backend import keras
 from tfaudio.models.alexnet import MIN_INPUT_SIZE, AlexNetBackbone, LocalResponseNormalization
 
+pytestmark = pytest.mark.usefixtures("fixed_seed")
 
-@pytest.fixture(autouse=True)
-def _seed():
-    """Fixed initial weights, so a failure reproduces (tiny random nets can have dead ReLUs)."""
-    keras.utils.set_random_seed(0)
-
-
-def spectrogram_images(batch=4, shape=(72, 68, 1), seed=0):
-    """Spectrogram-shaped inputs: standardised log-mel values are roughly unit normal."""
-    return np.random.default_rng(seed).normal(size=(batch, *shape)).astype(np.float32)
+IMAGE_SHAPE = (72, 68, 1)
 
 
 def test_full_size_matches_paper_layout():
@@ -33,14 +26,10 @@ def test_full_size_matches_paper_layout():
 
 
 def test_small_backbone_round_trips_and_converts(tmp_path):
-    x = spectrogram_images()
+    x = spectrogram_images(IMAGE_SHAPE)
     backbone = AlexNetBackbone(image_shape=x.shape[1:], width_multiplier=0.125)
     assert tuple(backbone(x).shape) == (4, 512)
-    check_batch_invariance(backbone, x)
-    check_config_round_trip(backbone, x)
-    check_keras_round_trip(backbone, x, tmp_path)
-    check_tflite(backbone, x, tmp_path, atol=1e-4)  # float32 kernels only differ; features are O(1)
-    check_tflite(backbone, x, tmp_path, quantize="int8", representative_data=x)
+    check_image_backbone(backbone, x, tmp_path)
 
 
 def test_bad_arguments():
@@ -74,7 +63,7 @@ def test_local_response_normalization_matches_paper_formula(tmp_path):
 
     backbone = AlexNetBackbone(image_shape=(72, 68, 1), width_multiplier=0.125, local_response_normalization=True)
     assert {"lrn1", "lrn2"} <= {layer.name for layer in backbone.layers}
-    images = spectrogram_images()
+    images = spectrogram_images(IMAGE_SHAPE)
     _, _, ops = check_tflite(backbone, images, tmp_path, atol=1e-4)  # float32 kernels only differ
     assert "LOCAL_RESPONSE_NORMALIZATION" in ops
 

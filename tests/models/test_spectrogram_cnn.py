@@ -25,11 +25,7 @@ SAMPLE_RATE = 8000
 SMALL = dict(sample_rate=SAMPLE_RATE, clip_seconds=1.0, frame_step=256, num_mel_bins=32)
 TINY_SQUEEZENET = dict(SMALL, width_multiplier=0.25)
 
-
-@pytest.fixture(autouse=True)
-def _seed():
-    """Fixed initial weights, so a failure reproduces (tiny random nets can have dead ReLUs)."""
-    keras.utils.set_random_seed(0)
+pytestmark = pytest.mark.usefixtures("fixed_seed")
 
 
 def clips_batch(clips, samples=SAMPLE_RATE):

@@ -1,23 +1,14 @@
 """SqueezeNet 1.1 backbone (structure, conversion) and the `squeezenet` spectrogram model end to end."""
 
-import numpy as np
 import pytest
 
-from tests.harness import check_batch_invariance, check_config_round_trip, check_keras_round_trip, check_tflite
+from tests.models._image_backbone import check_image_backbone, spectrogram_images
 from tests.models.test_spectrogram_cnn import SMALL, check_spectrogram_model
-from tfaudio.backend import keras
 from tfaudio.models.squeezenet import MIN_INPUT_SIZE, SqueezeNetBackbone
 
+pytestmark = pytest.mark.usefixtures("fixed_seed")
 
-@pytest.fixture(autouse=True)
-def _seed():
-    """Fixed initial weights, so a failure reproduces (tiny random nets can have dead ReLUs)."""
-    keras.utils.set_random_seed(0)
-
-
-def spectrogram_images(batch=4, shape=(40, 32, 1), seed=0):
-    """Spectrogram-shaped inputs: standardised log-mel values are roughly unit normal."""
-    return np.random.default_rng(seed).normal(size=(batch, *shape)).astype(np.float32)
+IMAGE_SHAPE = (40, 32, 1)
 
 
 def test_full_size_matches_squeezenet_1_1():
@@ -39,14 +30,10 @@ def test_fire_module_splits_expand_evenly():
 
 
 def test_small_backbone_round_trips_and_converts(tmp_path):
-    x = spectrogram_images()
+    x = spectrogram_images(IMAGE_SHAPE)
     backbone = SqueezeNetBackbone(image_shape=x.shape[1:], width_multiplier=0.25)
     assert tuple(backbone(x).shape) == (4, 1, 1, 128)
-    check_batch_invariance(backbone, x)
-    check_config_round_trip(backbone, x)
-    check_keras_round_trip(backbone, x, tmp_path)
-    check_tflite(backbone, x, tmp_path, atol=1e-4)  # float32 kernels only differ; features are O(1)
-    check_tflite(backbone, x, tmp_path, quantize="int8", representative_data=x)
+    check_image_backbone(backbone, x, tmp_path)
 
 
 def test_bad_arguments():
