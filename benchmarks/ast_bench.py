@@ -23,7 +23,6 @@ import os
 import platform
 import sys
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -31,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from _fit import fit_cosine  # noqa: E402
 from _tflite_variants import arrays, compare_with_keras, score_variants  # noqa: E402
 from tfaudio.backend import keras  # noqa: E402
 from tfaudio.models import build  # noqa: E402
@@ -139,18 +139,10 @@ def part_train(args, results):
         labels=labels,
     )
     model = build("ast_base", len(labels), sample_rate=8000, clip_seconds=1.0, **overrides)
-    steps = args.epochs * int(np.ceil(2700 / args.batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, steps, alpha=0.01, warmup_target=args.learning_rate, warmup_steps=min(300, steps // 10)
+    history, train_s = fit_cosine(
+        model, train, test, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        max_warmup_steps=300, weight_decay=0.05,
     )
-    model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.05),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    start = time.perf_counter()
-    history = model.fit(train, validation_data=test, epochs=args.epochs, verbose=2)
-    train_s = time.perf_counter() - start
     x_test, y_test = arrays(test)
     keras_acc = float(np.mean(model.predict(x_test, batch_size=64, verbose=0).argmax(-1) == y_test))
     calib, _ = arrays(train, 64)

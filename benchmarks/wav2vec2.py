@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from _fit import fit_cosine  # noqa: E402
 from _tflite_variants import arrays, compare_with_keras, failure, score, score_variants  # noqa: E402
 from tfaudio.backend import keras  # noqa: E402
 from tfaudio.models import build  # noqa: E402
@@ -102,18 +103,10 @@ def part_finetune(args, results):
     train, test, labels = fsdd_datasets(args.batch_size)
     overrides = dict(small_backbone_args(args), classifier_proj_size=64, layerdrop=0.0)
     model = build("wav2vec2_base", len(labels), sample_rate=SAMPLE_RATE, clip_seconds=1.0, **overrides)
-    steps = args.epochs * int(np.ceil(2700 / args.batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, steps, alpha=0.01, warmup_target=args.learning_rate, warmup_steps=min(200, steps // 10)
+    history, train_s = fit_cosine(
+        model, train, test, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        max_warmup_steps=200, weight_decay=0.01,
     )
-    model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    start = time.perf_counter()
-    history = model.fit(train, validation_data=test, epochs=args.epochs, verbose=2)
-    train_s = time.perf_counter() - start
     x_test, y_test = arrays(test)
     keras_acc = float(np.mean(model.predict(x_test, batch_size=64, verbose=0).argmax(-1) == y_test))
     if args.save_model:
