@@ -5,7 +5,8 @@ import pytest
 
 from tests import harness
 from tfaudio.backend import keras
-from tfaudio.layers import SincConv1D
+from tfaudio.export import TFLiteModel
+from tfaudio.layers import PeakNormalization, SincConv1D
 from tfaudio.models import available, build
 from tfaudio.models.sincnet import SincNet
 
@@ -57,8 +58,16 @@ def test_registered_and_built_by_name():
 def test_paper_configuration():
     # The paper's 200 ms windows at 16 kHz: the reference (SincNet_TIMIT.cfg, dnn_models.py)
     # gives 80 x 983 -> 60 x 326 -> 60 x 107 frames, 6420 features into 3 x 2048 dense.
-    # Default sizes are the paper's; flatten and per-channel layer norm are opt-in.
-    model = build("sincnet", 462, sample_rate=16000, clip_seconds=0.2, global_pooling=None, conv_norm="time")
+    # Default sizes are the paper's; flatten, per-channel layer norm and |.| / leaky ReLU are opt-in.
+    model = build(
+        "sincnet",
+        462,
+        sample_rate=16000,
+        clip_seconds=0.2,
+        global_pooling=None,
+        conv_norm="time",
+        conv_activation="leaky_relu",
+    )
     assert isinstance(model.get_layer("norm_sinc"), keras.layers.LayerNormalization)
     assert model.get_layer("norm_sinc").axis in (1, [1])
     sinc = model.get_layer("sinc_conv")
@@ -76,6 +85,39 @@ def test_global_pooling_option():
     model = _tiny(global_pooling="max")
     assert model.get_layer("global_pool").output.shape[1:] == (8,)
     assert model.get_layer("dense_1").kernel.shape == (8, 32)
+
+
+def test_input_norm_options(fsdd_clips):
+    x = _waveforms(fsdd_clips, count=3)
+    model = _tiny()
+    assert isinstance(model.get_layer("input_norm"), PeakNormalization)  # the default
+    # Peak normalisation makes the model independent of the recording level.
+    np.testing.assert_allclose(model.predict(x * 0.05, verbose=0), model.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+    standard = _tiny(input_norm="standard")
+    assert isinstance(standard.get_layer("input_norm"), keras.layers.LayerNormalization)
+    assert "input_norm" not in [layer.name for layer in _tiny(input_norm=None).layers]
+    # Configs saved before "peak" existed stored a bool: True was standardisation.
+    assert _tiny(input_norm=True).get_config()["input_norm"] == "standard"
+    assert _tiny(input_norm=False).get_config()["input_norm"] is None
+
+
+def test_relu6_default_fuses_its_activations_into_int8_convs(fsdd_clips, tmp_path):
+    # conv -> batch norm -> ReLU6 -> pool: TFLite folds the norm and fuses the ReLU6 into each
+    # CONV_2D, so every conv's int8 output spans [0, 6] instead of the speech's dynamic range.
+    model = _tiny()
+    assert model.get_config()["conv_activation"] == "relu6"
+    assert "sinc_abs" not in [layer.name for layer in model.layers]
+    x = _waveforms(fsdd_clips, count=8)
+    _, _, ops = harness.check_tflite(model, x, tmp_path, quantize="int8", representative_data=x, name="relu6")
+    assert "CONV_2D" in ops and "RELU6" not in ops and "ABS" in ops, ops  # ABS: the input's peak
+
+
+def test_configs_saved_before_conv_activation_keep_leaky_relu():
+    config = _tiny().get_config()
+    del config["conv_activation"]
+    model = SincNet.from_config(config)
+    assert model.conv_activation == "leaky_relu"
+    assert isinstance(model.get_layer("sinc_abs"), keras.layers.Layer)
 
 
 def test_config_and_keras_round_trip(trained_tiny, fsdd_clips, tmp_path):
@@ -109,6 +151,8 @@ def test_tflite_float_and_int8(trained_tiny, fsdd_clips, tmp_path):
         model, x, tmp_path, quantize="int8", representative_data=x, name="sincnet"
     )
     assert "SIN" not in ops, ops  # the sinc kernel is a folded constant
+    # The leading PeakNormalization is recorded, so the runner normalises before quantising.
+    assert TFLiteModel(str(tmp_path / "sincnet_int8.tflite")).metadata["input_normalization"]["type"] == "peak"
     # Full int8 on an 8-clip toy: logits within 15% of their span; top-1 accuracy on the
     # real FSDD test split is measured in the benchmark, not here.
     span = expected.max() - expected.min()
@@ -118,7 +162,7 @@ def test_tflite_float_and_int8(trained_tiny, fsdd_clips, tmp_path):
 def test_paper_layer_norm_variant_converts_to_float_tflite(fsdd_clips, tmp_path):
     # conv_norm="time" (the reference's layer norm) stays available; it converts with
     # builtins only, but is not int8-friendly (see the SincNet docstring).
-    model = _tiny(conv_norm="time", global_pooling="avg")
+    model = _tiny(conv_norm="time", conv_activation="leaky_relu", global_pooling="avg")
     x = _waveforms(fsdd_clips, count=4)
     harness.check_tflite(model, x, tmp_path, atol=1e-4, name="sincnet_time")  # float32, other op order
 
@@ -131,6 +175,9 @@ def test_paper_layer_norm_variant_converts_to_float_tflite(fsdd_clips, tmp_path)
         ({"global_pooling": "mean"}, "Received: global_pooling='mean'"),
         ({"dropout": 1.0}, "Received: dropout=1.0"),
         ({"conv_norm": "layer"}, "Received: conv_norm='layer'"),
+        ({"input_norm": "rms"}, "Received: input_norm='rms'"),
+        ({"conv_activation": "gelu"}, "Received: conv_activation='gelu'"),
+        ({"conv_activation": "relu6", "conv_norm": "time"}, "needs conv_norm"),
         ({"pool_sizes": (30, 30, 30)}, "too short"),
         ({"sinc_kernel_size": 50}, "Received: kernel_size=50"),
     ],

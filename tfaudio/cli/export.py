@@ -38,8 +38,8 @@ def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=
         return to_saved_model(model, out, version=version, labels=labels)
 
     representative = None
+    config = common.run_config(run_dir)
     if quantize in ("int8", "int16x8"):
-        config = common.run_config(run_dir)
         data = data or config.get("data")
         if not data:
             raise SystemExit("error: int8 calibration needs --data (the model has no run_config.json)")
@@ -50,7 +50,12 @@ def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=
             config.get("clip_seconds") or 1.0,
             max_examples=calibration_examples,
         )
-    path = to_tflite(model, out, quantize=quantize, representative_data=representative, int8_io=int8_io)
+    # Labels and the input format travel inside the .tflite file too (TFLiteModel.metadata).
+    metadata = {"labels": labels} if labels is not None else {}
+    metadata.update({k: config[k] for k in ("sample_rate", "clip_seconds") if config.get(k) is not None})
+    path = to_tflite(
+        model, out, quantize=quantize, representative_data=representative, int8_io=int8_io, metadata=metadata
+    )
     if labels is not None:
         # Labels travel with the .tflite file so `tfaudio evaluate` and apps can read them.
         common.write_json(os.path.join(os.path.dirname(os.path.abspath(out)), common.LABELS), labels)
