@@ -24,8 +24,19 @@ def test_help_lists_every_option(capsys):
     for flag in ("--model", "--data", "--epochs", "--out", "--sample-rate", "--clip-seconds", "--batch-size",
                  "--learning-rate", "--strategy", "--mixed-precision", "--spec-augment", "--mixup", "--noise-dir",
                  "--resume", "--seed", "--override", "--schedule", "--warmup-epochs", "--early-stopping",
-                 "--freeze-backbone", "--fine-tune-epochs", "--fine-tune-learning-rate"):
+                 "--freeze-backbone", "--fine-tune-epochs", "--fine-tune-learning-rate", "--time-warp"):
         assert flag in text, flag
+
+
+def test_spec_augment_options_reach_the_train_config():
+    from tfaudio.cli.train import config_from_args
+
+    args = build_parser().parse_args(["train", "--model", "sincnet", "--data", "fsdd:x", "--out", "o", "--spec-augment",
+                                      "--time-warp", "6", "--freq-mask", "7", "--time-mask-seconds", "0.05"])
+    config = config_from_args(args)
+    assert (config.spec_augment, config.time_warp_param, config.freq_mask_param, config.time_mask_seconds) == (True, 6, 7, 0.05)
+    default = config_from_args(build_parser().parse_args(["train", "--model", "m", "--data", "d", "--out", "o"]))
+    assert default.time_warp_param == 0 and not default.spec_augment
 
 
 @pytest.mark.slow
@@ -35,7 +46,7 @@ def test_train_sincnet_on_fsdd_writes_the_run_folder(fsdd, tmp_path):
         [
             "train", "--model", "sincnet", "--data", f"fsdd:{fsdd}", "--epochs", "2", "--out", str(out),
             "--sample-rate", "8000", "--clip-seconds", "0.5", "--batch-size", "16", "--steps-per-epoch", "4",
-            "--spec-augment", "--mixup", "0.2", "--noise", "--gain-db", "3", "--time-shift", "0.05",
+            "--spec-augment", "--time-warp", "40", "--mixup", "0.2", "--noise", "--gain-db", "3", "--time-shift", "0.05",
             "--schedule", "cosine", "--warmup-epochs", "0.5", "--seed", "3", "--quiet", *TINY_SINCNET,
         ]
     )  # fmt: skip
@@ -45,7 +56,8 @@ def test_train_sincnet_on_fsdd_writes_the_run_folder(fsdd, tmp_path):
     assert config["data"] == f"fsdd:{fsdd}" and config["model"] == "sincnet"
     assert config["sample_rate"] == 8000 and config["clip_seconds"] == 0.5
     assert config["overrides"]["conv_filters"] == [8, 8] and config["overrides"]["global_pooling"] == "avg"
-    assert config["spec_augment"] is True and config["mixup"] == 0.2 and config["seed"] == 3
+    assert config["spec_augment"] is True and config["time_warp_param"] == 40
+    assert config["mixup"] == 0.2 and config["seed"] == 3
     metrics = json.loads((out / "metrics.json").read_text())
     assert [r["epoch"] for r in metrics["history"]] == [0, 1]
     assert set(metrics["test"]) >= {"accuracy", "loss"}

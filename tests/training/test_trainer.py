@@ -52,7 +52,7 @@ def _config(tmp_path, **kwargs):
 
 def test_spec_augment_follows_the_frontend_and_vanishes_at_inference(tmp_path):
     net = tiny_logmel_model()
-    config = _config(tmp_path, spec_augment=True, gain_db=6.0, noise=True, time_shift_seconds=0.02)
+    config = _config(tmp_path, spec_augment=True, time_warp_param=3, gain_db=6.0, noise=True, time_shift_seconds=0.02)
     wrapper, _ = training_model(net, config)
     x, _ = synthetic(4, 2)
     names = [layer.name for layer in wrapper.layers]
@@ -64,6 +64,7 @@ def test_spec_augment_follows_the_frontend_and_vanishes_at_inference(tmp_path):
     assert isinstance(spec, SpecAugment)
     # T = 0.1 s of log-mel frames (frame_step 80 at 8 kHz = 100 frames/s) -> 10 frames.
     assert spec.time_mask_param == 10
+    assert spec.time_warp_param == 3  # frames, passed through as given
     # Weights are shared with the registry model, and inference is the plain model, exactly.
     assert inner.get_layer("conv") is net.get_layer("conv")
     np.testing.assert_array_equal(np.asarray(wrapper(x, training=False)), np.asarray(net(x, training=False)))
@@ -98,7 +99,7 @@ def test_mixed_precision_keeps_frontend_and_logits_float32(tmp_path):
     "options",
     [
         dict(),
-        dict(mixup=0.4, spec_augment=True, schedule="cosine", warmup_epochs=0.5),
+        dict(mixup=0.4, spec_augment=True, time_warp_param=2, schedule="cosine", warmup_epochs=0.5),
         dict(mixed_precision="mixed_bfloat16", gain_db=3.0),
     ],
     ids=["plain", "mixup_specaugment_cosine", "mixed_bfloat16"],
@@ -131,6 +132,8 @@ def test_bad_config_values(tmp_path):
         train(_config(tmp_path, strategy="horovod"), data=datasets)
     with pytest.raises(ValueError, match="freeze_backbone"):
         train(_config(tmp_path, fine_tune_epochs=2), data=datasets)
+    with pytest.raises(ValueError, match="spec_augment"):
+        train(_config(tmp_path, time_warp_param=5), data=datasets)
 
 
 def tiny_backbone_model(num_classes=CLASSES):

@@ -67,6 +67,7 @@ class TrainConfig:
     num_freq_masks: int = 2
     time_mask_seconds: float = 0.1
     num_time_masks: int = 2
+    time_warp_param: int = 0  # SpecAugment W in frames of the frontend's output; 0: off
     mixup: float = 0.0  # Beta(alpha, alpha); 0: off
     noise: bool = False  # white noise (implied by noise_dir)
     noise_dir: str = None
@@ -108,6 +109,11 @@ class TrainConfig:
             raise ValueError(
                 f"`mixed_precision` must be one of {strategies.MIXED_PRECISION}. "
                 f"Received: mixed_precision={self.mixed_precision!r}"
+            )
+        if self.time_warp_param and not self.spec_augment:
+            raise ValueError(
+                "`time_warp_param` is part of SpecAugment; set `spec_augment=True`. "
+                f"Received: time_warp_param={self.time_warp_param!r}, spec_augment=False"
             )
         if self.fine_tune_epochs and not self.freeze_backbone:
             raise ValueError(
@@ -203,8 +209,9 @@ def training_model(model, config, waveform_layers=None, spec_augment=None):
     """Wraps a registry model for training: augmentation in front, float32 logits.
 
     - Waveform augmentations (`waveform_augmentations(config)`) run before the model.
-    - With `config.spec_augment`, a `SpecAugment` layer follows the model's first
-      frontend layer (`LogMelSpectrogram`, `SincConv1D`, ...): the model's graph is
+    - With `config.spec_augment`, a `SpecAugment` layer (a time warp when
+      `config.time_warp_param`, then masks) follows the model's first frontend
+      layer (`LogMelSpectrogram`, `SincConv1D`, ...): the model's graph is
       re-run with the same layers (`keras.models.clone_model` with
       `clone_function=identity`), so weights stay shared with `model`.
     - Under mixed precision, frontend layers are re-created with `dtype="float32"`
@@ -252,6 +259,7 @@ def training_model(model, config, waveform_layers=None, spec_augment=None):
                         num_freq_masks=config.num_freq_masks,
                         time_mask_param=int(round(config.time_mask_seconds * frames_per_second)),
                         num_time_masks=config.num_time_masks,
+                        time_warp_param=config.time_warp_param,
                         mask_value="mean",
                         seed=config.seed + 4,
                         name="spec_augment",
