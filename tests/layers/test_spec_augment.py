@@ -110,6 +110,9 @@ def test_time_warp_moves_the_centre_frame_exactly():
     for i in range(4):  # the output frame at w0 + w is the input frame w0, exactly
         np.testing.assert_array_equal(y[i, center[i] + displacement[i]], center[i])
     np.testing.assert_array_equal(y[3], _ramp(1, frames, 3)[0])  # w = 0: identity
+    # Sample-rate "frames" (a SincConv1D output of 10 s at 16 kHz): no integer overflow, still exact.
+    long = np.asarray(time_warp(_ramp(1, 160_000), 90_000, -4_000))[0, :, 0]
+    assert long[86_000] == 90_000 and long[0] == 0 and long[-1] == 159_999 and (np.diff(long) >= 0).all()
 
 
 def test_time_warp_matches_numpy_piecewise_linear():
@@ -219,6 +222,9 @@ for layer in (RandomGain(seed=1), AdditiveNoise(seed=1), TimeShift(sample_rate=8
 spec, s = SpecAugment(seed=1), x.reshape(2, 50, 16)
 assert np.array_equal(np.asarray(spec(s, training=False)), s)
 assert not np.array_equal(np.asarray(spec(s, training=True)), s)
+warp = SpecAugment(seed=1, time_warp_param=5, freq_mask_param=0, time_mask_param=0)
+assert np.array_equal(np.asarray(warp(s, training=False)), s)
+assert not np.array_equal(np.asarray(warp(s, training=True)), s)
 inputs = keras.Input((800,))
 model = keras.Model(inputs, keras.layers.Dense(2)(RandomGain(seed=1)(inputs)))
 model.compile("sgd", "mse")
@@ -229,7 +235,7 @@ print("OK", int(np.asarray(model.layers[1].seed_state)[1]))
 
 @pytest.mark.slow
 def test_all_augmentation_layers_under_tf_keras():
-    """The four augmentation layers under tf_keras (TF_USE_LEGACY_KERAS=1, the QAT path), in a
+    """The four augmentation layers (SpecAugment with and without time warping) under tf_keras (TF_USE_LEGACY_KERAS=1, the QAT path), in a
     subprocess because the Keras flavour is chosen at import."""
     import os
     import subprocess

@@ -31,8 +31,9 @@ def time_warp(inputs, center, displacement):
     sparse warp along the centre line, with its corners pinned), interpolating
     linearly between the two neighbouring frames. Frames `0..center` are thus
     resampled onto `0..center + displacement` and the rest onto
-    `center + displacement..τ - 1`; the first and last frames stay in place,
-    and `displacement = 0` returns the input unchanged.
+    `center + displacement..τ - 1`. When `0 < center + displacement < τ - 1`
+    the first and last frames stay in place, and `displacement = 0` returns
+    the input unchanged.
 
     Args:
         inputs: float tensor `[batch, frames, ...]`.
@@ -49,13 +50,13 @@ def time_warp(inputs, center, displacement):
     target = center + tf.broadcast_to(tf.cast(displacement, tf.int32), [batch])[:, None]
     last = frames - 1
     t = tf.range(frames)[None, :]
-    # Integer numerators over integer denominators: one correctly rounded division, so
-    # s(target) == center and s(last) == last exactly (and s(t) == t when displacement is 0).
-    left = tf.math.divide_no_nan(tf.cast(t * center, tf.float32), tf.cast(target, tf.float32))
-    right = tf.cast(center, tf.float32) + tf.math.divide_no_nan(
-        tf.cast((t - target) * (last - center), tf.float32), tf.cast(last - target, tf.float32)
-    )
-    source = tf.clip_by_value(tf.where(t <= target, left, right), 0.0, tf.cast(last, tf.float32))
+    f32 = lambda v: tf.cast(v, tf.float32)  # noqa: E731; frame indices < 2**24 are exact in float32
+    # Fractions of each segment times its source length: the fraction is exactly 1 at the
+    # segment's end, so s(target) == center and s(last) == last exactly, and s never decreases.
+    left = f32(center) * tf.math.divide_no_nan(f32(t), f32(target))
+    right = f32(center) + f32(last - center) * tf.math.divide_no_nan(f32(t - target), f32(last - target))
+    source = tf.where(t <= target, left, right)
+    source = tf.where(target == center, f32(t), tf.clip_by_value(source, 0.0, f32(last)))
     lower = tf.floor(source)
     index = tf.cast(lower, tf.int32)
     upper = tf.minimum(index + 1, last)
