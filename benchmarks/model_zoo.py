@@ -201,6 +201,7 @@ def run_model(name, overrides, data, epochs, batch_size, workdir, seed, max_trai
     record = {
         "model": name,
         "overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()},
+        "input_norm": model.get_config().get("input_norm"),
         "params": int(model.count_params()),
         "macs": tflite_macs(float_path, x_test.shape[1]),
         "epochs": len(history.history["loss"]),
@@ -273,6 +274,12 @@ def markdown(results, meta):
     stale = [r["model"] for r in results if "error" not in r and "batch_norm_layers_recalibrated" not in r]
     if stale:
         notes.append(f"- {', '.join(stale)}: from an earlier run without the BatchNorm re-estimation step.")
+    raw_input = [r["model"] for r in results if "error" not in r and r.get("input_norm") in (None, True, False)]
+    if raw_input:
+        notes.append(
+            f"- {', '.join(raw_input)}: measured before peak input normalisation became the default "
+            "(the model saw the raw waveform level)."
+        )
     if notes:
         lines += [""] + notes
     lines += [

