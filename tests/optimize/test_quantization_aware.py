@@ -1,0 +1,115 @@
+"""Quantization-aware training: a tiny SincNet on real FSDD clips -> int8 TFLite that matches its fake-quant model."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO
+from tests.harness import assert_builtin_only
+from tfaudio.export import TFLiteModel
+
+SAMPLE_RATE = 8000
+CLIP_SECONDS = 0.25
+
+# Runs under tf_keras (tfmot does not support Keras 3): reads clips from stdin, prints JSON.
+_QAT_SCRIPT = """
+import json, sys
+import numpy as np
+from tfaudio.backend import keras, USE_LEGACY_KERAS
+from tfaudio.models import build
+from tfaudio.optimize import qat_to_tflite, quantize_aware
+assert USE_LEGACY_KERAS and keras.__name__ == "tf_keras", keras.__name__
+args = json.loads(sys.stdin.read())
+x, y = np.asarray(args["x"], np.float32), np.asarray(args["y"])
+keras.utils.set_random_seed(0)
+model = build("sincnet", 8, sample_rate=8000, clip_seconds=0.25, sinc_filters=8, sinc_kernel_size=51,
+              conv_filters=(8, 8), conv_kernel_sizes=(5, 5), pool_sizes=(3, 3, 3), dense_units=(32, 32))
+qat = quantize_aware(model)
+wrapped = sorted(type(l).__name__ for l in qat.layers)
+qat.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+qat.fit(x, y, batch_size=4, epochs=1, verbose=0)  # 2 steps
+qat_to_tflite(qat, args["path"])
+
+# A nested model (as keras.applications backbones inside spectrogram models) is refused by name.
+inner = keras.Sequential([keras.layers.Dense(4)], name="backbone")
+inputs = keras.Input((6,))
+nested = keras.Model(inputs, keras.layers.Dense(2)(inner(inputs)))
+try:
+    quantize_aware(nested)
+    nested_error = ""
+except ValueError as e:
+    nested_error = str(e)
+print(json.dumps({"keras": qat(x, training=False).numpy().tolist(), "wrapped": wrapped, "nested_error": nested_error}))
+"""
+
+
+def _run_tf_keras(script, payload):
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
+    result = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(payload), capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _clips(fsdd_clips, samples=int(SAMPLE_RATE * CLIP_SECONDS)):
+    """The 8 real clips (digits 0-7), centre-cropped to the loud middle."""
+    out = np.zeros((len(fsdd_clips), samples), np.float32)
+    for i, clip in enumerate(fsdd_clips):
+        clip = clip[max(0, (len(clip) - samples) // 2) :][:samples]
+        out[i, : len(clip)] = clip
+    return out
+
+
+@pytest.mark.slow
+def test_sincnet_qat_int8_tflite_matches_fake_quant_keras(fsdd_clips, tmp_path):
+    x = _clips(fsdd_clips)
+    path = str(tmp_path / "sincnet_qat_int8.tflite")
+    out = _run_tf_keras(_QAT_SCRIPT, {"x": x.tolist(), "y": list(range(len(x))), "path": path})
+
+    # tfaudio's layers got QuantizeConfigs and the model was wrapped throughout.
+    assert "QuantizeWrapperV2" in out["wrapped"] and "QuantizeLayer" in out["wrapped"], out["wrapped"]
+    assert "'backbone'" in out["nested_error"] and "nested" in out["nested_error"], out["nested_error"]
+
+    ops = assert_builtin_only(path)
+    runner = TFLiteModel(path)
+    assert runner.metadata["input_normalization"]["type"] == "peak"
+    interpreter = runner.interpreter
+    assert {"CONV_2D", "FULLY_CONNECTED"} <= set(ops), ops
+    # Full int8: every conv and dense op runs on int8 tensors (ranges from the fake-quant nodes).
+    dtypes = {t["index"]: t["dtype"] for t in interpreter.get_tensor_details()}
+    compute = [op for op in interpreter._get_ops_details() if op["op_name"] in ("CONV_2D", "FULLY_CONNECTED")]
+    assert len(compute) == 6, [op["op_name"] for op in compute]  # sinc + 2 convs + 3 dense
+    assert all(dtypes[i] == np.int8 for op in compute for i in op["inputs"][:2]), "float conv/dense found"
+
+    got = runner(x)
+    expected = np.asarray(out["keras"], np.float32)
+    assert got.shape == expected.shape == (8, 8)
+    # The int8 logits' quantization step: the scale of the tensor that the output is dequantized from.
+    out_index = interpreter.get_output_details()[0]["index"]
+    ops_details = [op for op in interpreter._get_ops_details() if op["op_name"] != "DELEGATE"]
+    (last,) = [op for op in ops_details if out_index in op["outputs"]]
+    assert last["op_name"] == "DEQUANTIZE", last["op_name"]
+    step = interpreter._get_tensor_details(last["inputs"][0], 0)["quantization"][0]
+    assert step > 0
+    # QAT's promise: int8 TFLite ~= the fake-quant Keras model. Tolerance 4 output steps max,
+    # 1 step mean: integer kernels round differently from fake-quant float math (one-step flips
+    # that grow through 6 quantized layers), and SincConv1D's kernel is quantized by the
+    # converter only (QAT fake-quantizes its output, not its computed kernel).
+    diff = np.abs(got - expected)
+    assert diff.max() <= 4 * step, (diff.max(), step)
+    assert diff.mean() <= 1 * step, (diff.mean(), step)
+
+
+def test_refuses_keras3_models():
+    from tfaudio.backend import keras
+    from tfaudio.optimize import quantize_aware
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    with pytest.raises(ValueError, match="TF_USE_LEGACY_KERAS=1"):
+        quantize_aware(model)

@@ -1,0 +1,351 @@
+"""Quantization-aware training (QAT) of tfaudio models with tensorflow-model-optimization, on tf_keras."""
+
+import functools
+import os
+import warnings
+
+import tensorflow as tf
+
+from tfaudio.backend import USE_LEGACY_KERAS, keras
+
+_LEGACY_HINT = (
+    "Quantization-aware training needs tf_keras (tensorflow-model-optimization does not support "
+    "Keras 3): set TF_USE_LEGACY_KERAS=1 before importing tensorflow or tfaudio, e.g. "
+    "`TF_USE_LEGACY_KERAS=1 python train.py`, and install `tfaudio[optimize]`."
+)
+
+
+def require_tf_keras(model=None, what="Quantization-aware training"):
+    """Raises ValueError unless tfaudio runs on tf_keras and `model` (if given) is a tf_keras model."""
+    hint = _LEGACY_HINT.replace("Quantization-aware training", what)
+    if not USE_LEGACY_KERAS:
+        raise ValueError(f"{hint} Received: TF_USE_LEGACY_KERAS unset (tfaudio runs on Keras 3).")
+    if model is not None and not isinstance(model, keras.Model):
+        raise ValueError(f"{hint} Received: model of type {type(model).__module__}.{type(model).__name__}.")
+
+
+def as_functional(model, what="Quantization-aware training"):
+    """`model` as a plain tf_keras functional model sharing its layers (tfmot clones only those).
+
+    Raises ValueError naming the first nested sub-model (tfmot cannot wrap a model inside a model).
+    """
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            raise ValueError(
+                f"{what} cannot handle nested models: layer {layer.name!r} of model {model.name!r} is "
+                f"itself a model ({type(layer).__name__}), e.g. a keras.applications backbone. "
+                f"Build the model flat (layers directly in one functional graph). Received: layer={layer.name!r}"
+            )
+    if isinstance(model, keras.Sequential):
+        return model
+    if not getattr(model, "_is_graph_network", False):
+        raise ValueError(
+            f"{what} needs a functional or Sequential model (a graph of layers), not a subclassed model "
+            f"with its own `call`. Received: model={model.name!r} of type {type(model).__name__}"
+        )
+    if type(model) is keras.Model or type(model).__name__ == "Functional":
+        return model
+    # A keras-hub style subclass (SincNet, ...) whose __init__ built a functional graph:
+    # tfmot's clone_model would rebuild it from its config, so re-wrap the same graph.
+    return keras.Model(model.inputs, model.outputs, name=model.name)
+
+
+def _tfmot():
+    try:
+        import tensorflow_model_optimization as tfmot
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "Quantization-aware training and pruning need tensorflow-model-optimization and tf-keras: "
+            "pip install 'tfaudio[optimize]'"
+        ) from e
+    return tfmot
+
+
+@functools.lru_cache(maxsize=None)
+def _quantize_configs():
+    """The QuantizeConfig classes tfaudio uses (defined on first use: tfmot is an optional dependency)."""
+    tfmot = _tfmot()
+    quantizers = tfmot.quantization.keras.quantizers
+
+    def activation_quantizer():
+        return quantizers.MovingAverageQuantizer(num_bits=8, per_axis=False, symmetric=False, narrow_range=False)
+
+    class OutputQuantizeConfig(tfmot.quantization.keras.QuantizeConfig):
+        """Quantizes a layer's output only; its weights (if any) stay float during training.
+
+        Used for tfaudio's own layers, e.g. `SincConv1D`, whose kernel is computed from
+        `low_hz`/`band_hz` in `call` (there is no `kernel` weight to fake-quantize): the
+        TFLite converter quantizes the frozen kernel per channel at conversion time, and
+        the fake-quantized output gives the converter the activation range.
+        """
+
+        def get_weights_and_quantizers(self, layer):
+            return []
+
+        def get_activations_and_quantizers(self, layer):
+            return []
+
+        def set_quantize_weights(self, layer, quantize_weights):
+            pass
+
+        def set_quantize_activations(self, layer, quantize_activations):
+            pass
+
+        def get_output_quantizers(self, layer):
+            return [activation_quantizer()]
+
+        def get_config(self):
+            return {}
+
+    class NoOpQuantizeConfig(OutputQuantizeConfig):
+        """Leaves a layer unquantized (its output keeps its input's range, e.g. max pooling)."""
+
+        def get_output_quantizers(self, layer):
+            return []
+
+    class UnitRangeQuantizeConfig(OutputQuantizeConfig):
+        """Output known to lie in [-1, 1] (`PeakNormalization`): a fixed int8 range, nothing to learn."""
+
+        def get_output_quantizers(self, layer):
+            return [quantizers.FixedQuantizer(num_bits=8, init_min=-1.0, init_max=1.0, narrow_range=False)]
+
+    class ConvQuantizeConfig(OutputQuantizeConfig):
+        """`Conv1D`: int8 kernel (one scale per tensor), quantized output."""
+
+        def __init__(self):
+            # Per tensor: tfmot's per-channel fake quantization takes only 2-D/4-D
+            # tensors, and a per-channel [width, in, out] kernel expanded to 4-D is
+            # then transposed by the converter, which rejects the mismatched axis.
+            self._weight_quantizer = quantizers.LastValueQuantizer(
+                num_bits=8, per_axis=False, symmetric=True, narrow_range=True
+            )
+
+        def get_weights_and_quantizers(self, layer):
+            return [(layer.kernel, self._weight_quantizer)]
+
+        def set_quantize_weights(self, layer, quantize_weights):
+            (layer.kernel,) = quantize_weights
+
+    return OutputQuantizeConfig, NoOpQuantizeConfig, ConvQuantizeConfig, UnitRangeQuantizeConfig
+
+
+def _custom_objects():
+    """Everything `quantize_scope` must know to clone/deserialize the annotated model."""
+    import tfaudio.layers as layers_module
+    from tfaudio.models.sincnet import SincNetAbs
+
+    output_config, noop_config, conv_config, unit_config = _quantize_configs()
+    objects = {
+        "UnitRangeQuantizeConfig": unit_config,
+        "OutputQuantizeConfig": output_config,
+        "NoOpQuantizeConfig": noop_config,
+        "ConvQuantizeConfig": conv_config,
+        "SincNetAbs": SincNetAbs,
+    }
+    for name in getattr(layers_module, "__all__", dir(layers_module)):
+        obj = getattr(layers_module, name, None)
+        if isinstance(obj, type) and issubclass(obj, keras.layers.Layer):
+            objects[name] = obj
+    return objects
+
+
+def _config_for(layer, supported):
+    """The QuantizeConfig for a layer tfmot's default 8-bit scheme does not cover, or None to keep tfmot's."""
+    from tfaudio.layers.peak_normalization import PeakNormalization
+
+    output_config, noop_config, conv_config, unit_config = _quantize_configs()
+    if supported(layer):
+        return None
+    if isinstance(layer, PeakNormalization):
+        return unit_config()
+    if isinstance(layer, keras.layers.Conv1D) and not isinstance(layer, keras.layers.SeparableConv1D):
+        return conv_config()
+    if isinstance(layer, (keras.layers.MaxPooling1D, keras.layers.InputLayer)):
+        return noop_config()
+    if isinstance(layer, keras.layers.Lambda):
+        raise ValueError(
+            f"Quantization-aware training cannot see inside Lambda layers; replace layer {layer.name!r} "
+            f"with a registered layer class. Received: layer={layer.name!r}"
+        )
+    # tfaudio's own layers (SincConv1D, PeakNormalization, LogMelSpectrogram, SincNetAbs, ...)
+    # and standard layers without an 8-bit recipe (BatchNormalization on its own,
+    # LayerNormalization, ...): run in float during training, quantize their output.
+    return output_config()
+
+
+def _annotate(functional):
+    tfmot = _tfmot()
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_registry,
+    )
+
+    registry = default_8bit_quantize_registry.Default8BitQuantizeRegistry()
+    annotate = tfmot.quantization.keras.quantize_annotate_layer
+
+    def clone(layer):
+        config = _config_for(layer, registry.supports)
+        if config is None:
+            return annotate(layer.__class__.from_config(layer.get_config()))
+        return annotate(layer.__class__.from_config(layer.get_config()), quantize_config=config)
+
+    annotated = keras.models.clone_model(functional, clone_function=clone)
+    annotated.set_weights(functional.get_weights())
+    return annotated
+
+
+def quantize_aware(model):
+    """Wraps a tf_keras model for quantization-aware training (fake int8 weights and activations).
+
+    tensorflow-model-optimization's default 8-bit scheme handles Dense, Conv2D,
+    ReLU, pooling, ...; tfaudio adds `QuantizeConfig`s for what it does not cover:
+
+    - `Conv1D`: int8 kernel per output channel, quantized output.
+    - tfaudio layers (`SincConv1D`, `PeakNormalization`, `LogMelSpectrogram`, ...)
+      and standard layers without an 8-bit recipe (a `BatchNormalization` that is
+      not folded by tfmot, `LayerNormalization`, ...): computed in float during
+      training, OUTPUT quantized. `SincConv1D` computes its kernel from its
+      `low_hz`/`band_hz` weights, so there is no `kernel` weight to fake-quantize;
+      the TFLite converter quantizes the frozen kernel per channel at conversion.
+    - `MaxPooling1D`: not quantized (max keeps its input's int8 scale).
+
+    Convert the trained model with `qat_to_tflite` (the fake-quant ranges are
+    used; no representative dataset).
+
+    Args:
+        model: tf_keras functional or Sequential model, e.g.
+            `tfaudio.models.build("sincnet", ...)` built under `TF_USE_LEGACY_KERAS=1`.
+            Its layers must sit directly in the graph (no nested models).
+
+    Returns:
+        A new tf_keras model with the same weights, wrapped for QAT. Compile and
+        fit it as usual.
+
+    Raises:
+        ValueError: tfaudio is not running on tf_keras (set
+            `TF_USE_LEGACY_KERAS=1` before importing tensorflow), the model is
+            subclassed, or it nests a model (e.g. a keras.applications backbone);
+            the message names the layer.
+
+    Example:
+    >>> # TF_USE_LEGACY_KERAS=1 python ...
+    >>> model = tfaudio.models.build("sincnet", 10, sample_rate=8000)
+    >>> qat = quantize_aware(model)
+    >>> qat.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    >>> qat.fit(train_ds, epochs=2)
+    >>> qat_to_tflite(qat, "model_int8.tflite")
+    """
+    require_tf_keras(model)
+    tfmot = _tfmot()
+    functional = as_functional(model)
+    if not functional.built:
+        raise ValueError(f"The model must be built (have inputs) before quantization. Received: model={model.name!r}")
+    with tfmot.quantization.keras.quantize_scope(_custom_objects()):
+        annotated = _annotate(functional)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning)
+            try:
+                qat = tfmot.quantization.keras.quantize_apply(annotated)
+            except (RuntimeError, ValueError, TypeError) as e:
+                raise ValueError(
+                    f"tfmot could not wrap model {model.name!r} for quantization-aware training: {e}"
+                ) from e
+    if _leading_peak_normalization(qat) is not None:
+        # tfmot quantizes the raw input with one range for every clip; a leading
+        # PeakNormalization is better served by a float input, normalised first and
+        # then quantized to [-1, 1] (what `to_tflite` and `TFLiteModel` do for int8).
+        for layer in qat.layers:
+            if type(layer).__name__ == "QuantizeLayer" and layer.input is qat.inputs[0]:
+                layer.quantizer = None
+    return qat
+
+
+def quantize_scope():
+    """`tfmot.quantization.keras.quantize_scope` with tfaudio's configs and layers, to load saved QAT models.
+
+    Example:
+    >>> with quantize_scope():
+    ...     qat = keras.models.load_model("qat.h5")
+    """
+    tfmot = _tfmot()
+    return tfmot.quantization.keras.quantize_scope(_custom_objects())
+
+
+def qat_to_tflite(model, path, batch_size=None, metadata=None):
+    """Converts a quantization-aware model to full-int8 TFLite, builtin ops only.
+
+    As `tfaudio.export.to_tflite` (same serving function, frozen variables,
+    `TFLITE_BUILTINS` only, peak-normalisation metadata), but with
+    `optimizations=[DEFAULT]` and no representative dataset: the ranges come from
+    the fake-quant nodes learned in training. Inputs and outputs stay float32.
+
+    Args:
+        model: a model returned by `quantize_aware` (trained).
+        path: str. Where the `.tflite` file is written.
+        batch_size: int or None. None keeps the batch dimension dynamic.
+        metadata: dict or None. Stored under "tfaudio" as `to_tflite` does.
+
+    Returns:
+        `path`.
+
+    Raises:
+        ValueError: the converter needs ops outside the TFLite builtins.
+
+    Example:
+    >>> qat_to_tflite(qat, "model_int8.tflite")
+    >>> tfaudio.export.TFLiteModel("model_int8.tflite")(waveforms)
+    """
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    from tfaudio.export.tflite import _offending_ops, _serving_function
+    from tfaudio.export.tflite_metadata import write_metadata
+
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValueError(f"`metadata` must be a dict or None. Received: metadata={metadata!r}")
+    metadata = dict(metadata or {})
+    normalization = _leading_peak_normalization(model)
+    if normalization is not None:
+        metadata["input_normalization"] = {"type": "peak", "floor": normalization.floor}
+
+    concrete = _serving_function(model, batch_size).get_concrete_function()
+    frozen = convert_variables_to_constants_v2(concrete)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    converter.allow_custom_ops = False
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    try:
+        flatbuffer = converter.convert()
+    except Exception as e:  # ConverterError and friends
+        ops = _offending_ops(str(e))
+        raise ValueError(
+            f"Model {model.name!r} cannot be converted to TFLite with builtin ops only (QAT int8). "
+            f"Offending ops: {', '.join(ops) or 'see below'}.\n{e}"
+        ) from e
+    if metadata:
+        flatbuffer = write_metadata(flatbuffer, metadata)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(flatbuffer)
+    return path
+
+
+def _leading_peak_normalization(model):
+    """The PeakNormalization layer (bare or QAT-wrapped) applied to `model`'s single input, or None."""
+    from tfaudio.layers.peak_normalization import PeakNormalization
+
+    inputs = getattr(model, "inputs", None)
+    if not inputs or len(inputs) != 1:
+        return None
+    for layer in model.layers:
+        inner = getattr(layer, "layer", layer)  # QuantizeWrapper / PruneLowMagnitude keep it in `.layer`
+        if not isinstance(inner, PeakNormalization):
+            continue
+        try:
+            layer_input = layer.input
+        except (AttributeError, ValueError):
+            continue
+        if layer_input is inputs[0]:
+            return inner
+        source = layer_input._keras_history.layer if hasattr(layer_input, "_keras_history") else None
+        if type(source).__name__ == "QuantizeLayer" and source.input is inputs[0]:
+            return inner  # tfmot's input quantizer (disabled by `quantize_aware`)
+    return None
