@@ -55,7 +55,8 @@ def prune(model, target_sparsity=0.5, begin_step=0, end_step=1000, initial_spars
         )
     if not (isinstance(begin_step, int) and isinstance(end_step, int) and 0 <= begin_step < end_step):
         raise ValueError(
-            f"Steps must be ints with 0 <= begin_step < end_step. Received: begin_step={begin_step}, end_step={end_step}"
+            "Steps must be ints with 0 <= begin_step < end_step. "
+            f"Received: begin_step={begin_step}, end_step={end_step}"
         )
     if not isinstance(frequency, int) or frequency < 1:
         raise ValueError(f"`frequency` must be a positive int. Received: frequency={frequency!r}")

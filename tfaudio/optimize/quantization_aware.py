@@ -109,7 +109,7 @@ def _quantize_configs():
         def get_output_quantizers(self, layer):
             return [quantizers.FixedQuantizer(num_bits=8, init_min=-1.0, init_max=1.0, narrow_range=False)]
 
-    class ConvQuantizeConfig(OutputQuantizeConfig):
+    class KernelQuantizeConfig(OutputQuantizeConfig):
         """`Conv1D`: int8 kernel (one scale per tensor), quantized output."""
 
         def __init__(self):
@@ -126,7 +126,7 @@ def _quantize_configs():
         def set_quantize_weights(self, layer, quantize_weights):
             (layer.kernel,) = quantize_weights
 
-    return OutputQuantizeConfig, NoOpQuantizeConfig, ConvQuantizeConfig, UnitRangeQuantizeConfig
+    return OutputQuantizeConfig, NoOpQuantizeConfig, KernelQuantizeConfig, UnitRangeQuantizeConfig
 
 
 def _custom_objects():
@@ -134,12 +134,12 @@ def _custom_objects():
     import tfaudio.layers as layers_module
     from tfaudio.models.sincnet import SincNetAbs
 
-    output_config, noop_config, conv_config, unit_config = _quantize_configs()
+    output_config, noop_config, kernel_config, unit_config = _quantize_configs()
     objects = {
         "UnitRangeQuantizeConfig": unit_config,
         "OutputQuantizeConfig": output_config,
         "NoOpQuantizeConfig": noop_config,
-        "ConvQuantizeConfig": conv_config,
+        "KernelQuantizeConfig": kernel_config,
         "SincNetAbs": SincNetAbs,
     }
     for name in getattr(layers_module, "__all__", dir(layers_module)):
@@ -149,17 +149,70 @@ def _custom_objects():
     return objects
 
 
-def _config_for(layer, supported):
-    """The QuantizeConfig for a layer tfmot's default 8-bit scheme does not cover, or None to keep tfmot's."""
-    from tfaudio.layers.peak_normalization import PeakNormalization
+def _consumers(layer):
+    return [node.outbound_layer for node in layer._outbound_nodes]
 
-    output_config, noop_config, conv_config, unit_config = _quantize_configs()
+
+def _producers(layer):
+    return [inbound for node in layer._inbound_nodes for inbound in tf.nest.flatten(node.inbound_layers)]
+
+
+def _linear(layer):
+    activation = getattr(layer, "activation", None)
+    return activation is None or getattr(activation, "__name__", "") == "linear"
+
+
+def _fusable_relu(layer):
+    """A ReLU that TFLite fuses into the preceding conv/dense (ReLU, ReLU6; not leaky)."""
+    if not isinstance(layer, keras.layers.ReLU):
+        return False
+    max_value = None if layer.max_value is None else float(layer.max_value)
+    return float(layer.negative_slope) == 0.0 and float(layer.threshold) == 0.0 and max_value in (None, 6.0)
+
+
+def _folds_into(layer, next_layer):
+    """`layer`'s only consumer is the batch norm `next_layer`, which TFLite folds into `layer`'s kernel."""
+    from tfaudio.layers.sinc_conv1d import SincConv1D
+
+    kernel_layer = isinstance(layer, (keras.layers.Dense, keras.layers.Conv1D, SincConv1D)) and _linear(layer)
+    return (
+        kernel_layer
+        and isinstance(next_layer, keras.layers.BatchNormalization)
+        and _consumers(layer) == [next_layer]
+        and len(_producers(next_layer)) == 1
+    )
+
+
+def _config_for(layer, supported):
+    """The QuantizeConfig tfaudio gives `layer`, or None for tfmot's default 8-bit one."""
+    from tfaudio.layers.peak_normalization import PeakNormalization
+    from tfaudio.layers.sinc_conv1d import SincConv1D
+
+    output_config, noop_config, kernel_config, unit_config = _quantize_configs()
+    consumers = _consumers(layer)
+    folded = len(consumers) == 1 and _folds_into(layer, consumers[0])
+    if folded:
+        # Kernel and output left float: the converter folds the batch norm into the
+        # kernel, then quantizes the folded kernel per channel itself. Fake-quantizing
+        # the kernel before the batch norm keeps the converter from folding
+        # (measured: float CONV_2D / FULLY_CONNECTED and batch norm in the .tflite).
+        return noop_config()
+    if isinstance(layer, SincConv1D):
+        return output_config()
+    if isinstance(layer, keras.layers.BatchNormalization):
+        producers = _producers(layer)
+        if len(producers) == 1 and _folds_into(producers[0], layer) and len(consumers) == 1:
+            nxt = consumers[0]
+            if _fusable_relu(nxt) and supported(nxt):
+                # conv -> batch norm -> ReLU/ReLU6: one fused int8 op; the ReLU quantizes the output.
+                return noop_config()
+        return output_config()
     if supported(layer):
         return None
     if isinstance(layer, PeakNormalization):
         return unit_config()
     if isinstance(layer, keras.layers.Conv1D) and not isinstance(layer, keras.layers.SeparableConv1D):
-        return conv_config()
+        return kernel_config()
     if isinstance(layer, (keras.layers.MaxPooling1D, keras.layers.InputLayer)):
         return noop_config()
     if isinstance(layer, keras.layers.Lambda):
@@ -167,9 +220,9 @@ def _config_for(layer, supported):
             f"Quantization-aware training cannot see inside Lambda layers; replace layer {layer.name!r} "
             f"with a registered layer class. Received: layer={layer.name!r}"
         )
-    # tfaudio's own layers (SincConv1D, PeakNormalization, LogMelSpectrogram, SincNetAbs, ...)
-    # and standard layers without an 8-bit recipe (BatchNormalization on its own,
-    # LayerNormalization, ...): run in float during training, quantize their output.
+    # tfaudio's own layers (PeakNormalization, LogMelSpectrogram, SincNetAbs, ...) and
+    # standard layers without an 8-bit recipe (LayerNormalization, ...): computed in
+    # float during training, output quantized.
     return output_config()
 
 
@@ -184,9 +237,8 @@ def _annotate(functional):
 
     def clone(layer):
         config = _config_for(layer, registry.supports)
-        if config is None:
-            return annotate(layer.__class__.from_config(layer.get_config()))
-        return annotate(layer.__class__.from_config(layer.get_config()), quantize_config=config)
+        fresh = layer.__class__.from_config(layer.get_config())
+        return annotate(fresh) if config is None else annotate(fresh, quantize_config=config)
 
     annotated = keras.models.clone_model(functional, clone_function=clone)
     annotated.set_weights(functional.get_weights())
@@ -199,13 +251,27 @@ def quantize_aware(model):
     tensorflow-model-optimization's default 8-bit scheme handles Dense, Conv2D,
     ReLU, pooling, ...; tfaudio adds `QuantizeConfig`s for what it does not cover:
 
-    - `Conv1D`: int8 kernel per output channel, quantized output.
-    - tfaudio layers (`SincConv1D`, `PeakNormalization`, `LogMelSpectrogram`, ...)
-      and standard layers without an 8-bit recipe (a `BatchNormalization` that is
-      not folded by tfmot, `LayerNormalization`, ...): computed in float during
-      training, OUTPUT quantized. `SincConv1D` computes its kernel from its
-      `low_hz`/`band_hz` weights, so there is no `kernel` weight to fake-quantize;
-      the TFLite converter quantizes the frozen kernel per channel at conversion.
+    - A `Conv1D`/`Dense`/`SincConv1D` followed only by a `BatchNormalization`
+      (SincNet's blocks): no fake-quant between the two, so the TFLite converter
+      folds the batch norm into the kernel and quantizes the folded kernel per
+      channel; the batch norm's output is quantized, or, when a ReLU/ReLU6
+      follows, the ReLU's (conv + batch norm + ReLU6 become one int8 CONV_2D).
+      Such kernels are not fake-quantized during training (only activations):
+      a fake-quantized kernel before the batch norm stops the converter from
+      folding (measured: float CONV_2D/FULLY_CONNECTED in the file).
+    - Other `Conv1D`s: int8 kernel (one scale per tensor; tfmot's per-channel
+      fake quantization takes only 2-D/4-D tensors), quantized output.
+    - `SincConv1D` computes its kernel from its `low_hz`/`band_hz` weights, so
+      there is no `kernel` weight to fake-quantize: its OUTPUT is quantized and
+      the converter quantizes the frozen kernel per channel.
+    - `PeakNormalization`: output quantized on the fixed range [-1, 1], and the
+      model input is left float (tfmot would quantize raw waveforms with one
+      range for all clips, the problem peak normalisation exists to avoid).
+    - Other tfaudio layers (`LogMelSpectrogram`, `SincNetAbs`, ...) and standard
+      layers without an 8-bit recipe (`LayerNormalization`, ...): computed in
+      float, output quantized. In TFLite their inner ops stay float (between a
+      DEQUANTIZE and a QUANTIZE): for SincNet that is the peak normalisation
+      and the layer norm before the dense layers.
     - `MaxPooling1D`: not quantized (max keeps its input's int8 scale).
 
     Convert the trained model with `qat_to_tflite` (the fake-quant ranges are
