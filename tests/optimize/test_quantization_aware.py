@@ -43,7 +43,20 @@ try:
     nested_error = ""
 except ValueError as e:
     nested_error = str(e)
-print(json.dumps({"keras": qat(x, training=False).numpy().tolist(), "wrapped": wrapped, "nested_error": nested_error}))
+
+# A plain functional model of standard layers (tfmot's own recipes only).
+inputs = keras.Input((32, 32, 1))
+h = keras.layers.MaxPooling2D()(keras.layers.Conv2D(8, 3, activation="relu")(inputs))
+plain = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(h)))
+images = np.random.default_rng(0).normal(0, 1, (8, 32, 32, 1)).astype("float32")
+plain_qat = quantize_aware(plain)
+plain_qat.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+plain_qat.fit(images, np.arange(8) % 4, batch_size=4, epochs=1, verbose=0)
+qat_to_tflite(plain_qat, args["plain_path"])
+print(json.dumps({
+    "keras": qat(x, training=False).numpy().tolist(), "wrapped": wrapped, "nested_error": nested_error,
+    "images": images.tolist(), "plain_keras": plain_qat(images, training=False).numpy().tolist(),
+}))
 """
 
 
@@ -69,7 +82,9 @@ def _clips(fsdd_clips, samples=int(SAMPLE_RATE * CLIP_SECONDS)):
 def test_sincnet_qat_int8_tflite_matches_fake_quant_keras(fsdd_clips, tmp_path):
     x = _clips(fsdd_clips)
     path = str(tmp_path / "sincnet_qat_int8.tflite")
-    out = _run_tf_keras(_QAT_SCRIPT, {"x": x.tolist(), "y": list(range(len(x))), "path": path})
+    plain_path = str(tmp_path / "plain_qat_int8.tflite")
+    payload = {"x": x.tolist(), "y": list(range(len(x))), "path": path, "plain_path": plain_path}
+    out = _run_tf_keras(_QAT_SCRIPT, payload)
 
     # tfaudio's layers got QuantizeConfigs and the model was wrapped throughout.
     assert "QuantizeWrapperV2" in out["wrapped"] and "QuantizeLayer" in out["wrapped"], out["wrapped"]
@@ -91,20 +106,33 @@ def test_sincnet_qat_int8_tflite_matches_fake_quant_keras(fsdd_clips, tmp_path):
     got = runner(x)
     expected = np.asarray(out["keras"], np.float32)
     assert got.shape == expected.shape == (8, 8)
-    # The int8 logits' quantization step: the scale of the tensor that the output is dequantized from.
+    step = _output_step(runner)
+    # QAT's promise: int8 TFLite ~= the fake-quant Keras model. Tolerance 4 output steps max,
+    # 1 step mean: integer kernels round differently from fake-quant float math (one-step flips
+    # that grow through 6 quantized layers), and the kernels folded with a batch norm (5 of
+    # the 6 here) are quantized by the converter only, not during training.
+    diff = np.abs(got - expected)
+    assert diff.max() <= 4 * step, (diff.max(), step)
+    assert diff.mean() <= 1 * step, (diff.mean(), step)
+
+    # The plain Conv2D/Dense model: tfmot's Conv2D + ReLU recipe, all int8, and the integer
+    # kernels land on the fake-quant values (measured max difference 0.0); 1 output step allowed.
+    assert {"CONV_2D", "FULLY_CONNECTED"} <= set(assert_builtin_only(plain_path))
+    plain = TFLiteModel(plain_path)
+    plain_got = plain(np.asarray(out["images"], np.float32))
+    np.testing.assert_allclose(plain_got, np.asarray(out["plain_keras"], np.float32), atol=_output_step(plain), rtol=0)
+
+
+def _output_step(runner):
+    """The int8 logits' quantization step: the scale of the tensor that the float output is dequantized from."""
+    interpreter = runner.interpreter
     out_index = interpreter.get_output_details()[0]["index"]
     ops_details = [op for op in interpreter._get_ops_details() if op["op_name"] != "DELEGATE"]
     (last,) = [op for op in ops_details if out_index in op["outputs"]]
     assert last["op_name"] == "DEQUANTIZE", last["op_name"]
     step = interpreter._get_tensor_details(last["inputs"][0], 0)["quantization"][0]
     assert step > 0
-    # QAT's promise: int8 TFLite ~= the fake-quant Keras model. Tolerance 4 output steps max,
-    # 1 step mean: integer kernels round differently from fake-quant float math (one-step flips
-    # that grow through 6 quantized layers), and the kernels folded with a batch norm (all 6
-    # here) are quantized by the converter only, not during training.
-    diff = np.abs(got - expected)
-    assert diff.max() <= 4 * step, (diff.max(), step)
-    assert diff.mean() <= 1 * step, (diff.mean(), step)
+    return step
 
 
 def test_refuses_keras3_models():
