@@ -21,7 +21,7 @@ import json, sys
 import numpy as np
 from tfaudio.backend import keras, USE_LEGACY_KERAS
 from tfaudio.models import build
-from tfaudio.optimize import qat_to_tflite, quantize_aware
+from tfaudio.optimize import qat_to_tflite, quantize_aware, quantize_scope
 assert USE_LEGACY_KERAS and keras.__name__ == "tf_keras", keras.__name__
 args = json.loads(sys.stdin.read())
 x, y = np.asarray(args["x"], np.float32), np.asarray(args["y"])
@@ -33,6 +33,10 @@ wrapped = sorted(type(l).__name__ for l in qat.layers)
 qat.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 qat.fit(x, y, batch_size=4, epochs=1, verbose=0)  # 2 steps
 qat_to_tflite(qat, args["path"])
+qat.save(args["h5_path"])  # HDF5: tfmot's QuantizeLayer does not reload from .keras
+with quantize_scope():
+    restored = keras.models.load_model(args["h5_path"])
+reload_diff = float(np.abs(restored(x, training=False).numpy() - qat(x, training=False).numpy()).max())
 
 # A nested model (as keras.applications backbones inside spectrogram models) is refused by name.
 inner = keras.Sequential([keras.layers.Dense(4)], name="backbone")
@@ -55,6 +59,7 @@ plain_qat.fit(images, np.arange(8) % 4, batch_size=4, epochs=1, verbose=0)
 qat_to_tflite(plain_qat, args["plain_path"])
 print(json.dumps({
     "keras": qat(x, training=False).numpy().tolist(), "wrapped": wrapped, "nested_error": nested_error,
+    "reload_diff": reload_diff,
     "images": images.tolist(), "plain_keras": plain_qat(images, training=False).numpy().tolist(),
 }))
 """
@@ -84,11 +89,14 @@ def test_sincnet_qat_int8_tflite_matches_fake_quant_keras(fsdd_clips, tmp_path):
     path = str(tmp_path / "sincnet_qat_int8.tflite")
     plain_path = str(tmp_path / "plain_qat_int8.tflite")
     payload = {"x": x.tolist(), "y": list(range(len(x))), "path": path, "plain_path": plain_path}
+    payload["h5_path"] = str(tmp_path / "sincnet_qat.h5")
     out = _run_tf_keras(_QAT_SCRIPT, payload)
 
     # tfaudio's layers got QuantizeConfigs and the model was wrapped throughout.
     assert "QuantizeWrapperV2" in out["wrapped"] and "QuantizeLayer" in out["wrapped"], out["wrapped"]
     assert "'backbone'" in out["nested_error"] and "nested" in out["nested_error"], out["nested_error"]
+    # Saved as HDF5 and loaded in `quantize_scope()`: the same fake-quant model, exactly.
+    assert out["reload_diff"] == 0.0
 
     ops = assert_builtin_only(path)
     runner = TFLiteModel(path)

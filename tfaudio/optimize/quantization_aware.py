@@ -319,14 +319,32 @@ def quantize_aware(model):
         # tfmot quantizes the raw input with one range for every clip; a leading
         # PeakNormalization is better served by a float input, normalised first and
         # then quantized to [-1, 1] (what `to_tflite` and `TFLiteModel` do for int8).
-        for layer in qat.layers:
-            if type(layer).__name__ == "QuantizeLayer" and layer.input is qat.inputs[0]:
-                layer.quantizer = None
+        qat = _without_input_quantizer(qat)
     return qat
+
+
+def _without_input_quantizer(qat):
+    """`qat` with tfmot's input QuantizeLayer replaced by a pass-through one (other layers shared)."""
+    from tensorflow_model_optimization.python.core.quantization.keras.quantize_layer import QuantizeLayer
+
+    def clone(layer):
+        if isinstance(layer, QuantizeLayer) and layer.input is qat.inputs[0]:
+            return QuantizeLayer(quantizer=None, name=layer.name)
+        return layer
+
+    with quantize_scope():
+        return keras.models.clone_model(qat, clone_function=clone)
 
 
 def quantize_scope():
     """`tfmot.quantization.keras.quantize_scope` with tfaudio's configs and layers, to load saved QAT models.
+
+    Save QAT models as HDF5 (`qat.save("qat.h5")`): tfmot 0.8.1's QuantizeLayer
+    does not reload from the `.keras` format (variable count mismatch, also for a
+    model quantized with plain `tfmot.quantization.keras.quantize_model`).
+
+    Returns:
+        A context manager.
 
     Example:
     >>> with quantize_scope():
@@ -395,23 +413,26 @@ def qat_to_tflite(model, path, batch_size=None, metadata=None):
 
 
 def _leading_peak_normalization(model):
-    """The PeakNormalization layer (bare or QAT-wrapped) applied to `model`'s single input, or None."""
+    """The PeakNormalization layer (bare or QAT-wrapped) applied to `model`'s single input, or None.
+
+    Directly, or after tfmot's input QuantizeLayer. Layers may be shared with other
+    models (`quantize_aware` re-wraps the graph), so every call of a layer is checked.
+    """
     from tfaudio.layers.peak_normalization import PeakNormalization
 
     inputs = getattr(model, "inputs", None)
     if not inputs or len(inputs) != 1:
         return None
+    sources = {id(inputs[0])}
+    for layer in model.layers:
+        if type(layer).__name__ == "QuantizeLayer" and _called_on(layer, sources):
+            sources |= {id(t) for node in layer._inbound_nodes for t in tf.nest.flatten(node.output_tensors)}
     for layer in model.layers:
         inner = getattr(layer, "layer", layer)  # QuantizeWrapper / PruneLowMagnitude keep it in `.layer`
-        if not isinstance(inner, PeakNormalization):
-            continue
-        try:
-            layer_input = layer.input
-        except (AttributeError, ValueError):
-            continue
-        if layer_input is inputs[0]:
+        if isinstance(inner, PeakNormalization) and _called_on(layer, sources):
             return inner
-        source = layer_input._keras_history.layer if hasattr(layer_input, "_keras_history") else None
-        if type(source).__name__ == "QuantizeLayer" and source.input is inputs[0]:
-            return inner  # tfmot's input quantizer (disabled by `quantize_aware`)
     return None
+
+
+def _called_on(layer, tensor_ids):
+    return any(id(t) in tensor_ids for node in layer._inbound_nodes for t in tf.nest.flatten(node.input_tensors))
