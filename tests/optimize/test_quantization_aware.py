@@ -28,7 +28,8 @@ x, y = np.asarray(args["x"], np.float32), np.asarray(args["y"])
 keras.utils.set_random_seed(0)
 model = build("sincnet", 8, sample_rate=8000, clip_seconds=0.25, sinc_filters=8, sinc_kernel_size=51,
               conv_filters=(8, 8), conv_kernel_sizes=(5, 5), pool_sizes=(3, 3, 3), dense_units=(32, 32))
-qat = quantize_aware(model)
+qat = quantize_aware(model, calibration_data=x)
+ranges = {w.name: float(w.numpy()) for w in qat.non_trainable_weights if "output_m" in w.name}
 wrapped = sorted(type(l).__name__ for l in qat.layers)
 qat.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 qat.fit(x, y, batch_size=4, epochs=1, verbose=0)  # 2 steps
@@ -59,7 +60,7 @@ plain_qat.fit(images, np.arange(8) % 4, batch_size=4, epochs=1, verbose=0)
 qat_to_tflite(plain_qat, args["plain_path"])
 print(json.dumps({
     "keras": qat(x, training=False).numpy().tolist(), "wrapped": wrapped, "nested_error": nested_error,
-    "reload_diff": reload_diff,
+    "reload_diff": reload_diff, "ranges": ranges,
     "images": images.tolist(), "plain_keras": plain_qat(images, training=False).numpy().tolist(),
 }))
 """
@@ -95,6 +96,10 @@ def test_sincnet_qat_int8_tflite_matches_fake_quant_keras(fsdd_clips, tmp_path):
     # tfaudio's layers got QuantizeConfigs and the model was wrapped throughout.
     assert "QuantizeWrapperV2" in out["wrapped"] and "QuantizeLayer" in out["wrapped"], out["wrapped"]
     assert "'backbone'" in out["nested_error"] and "nested" in out["nested_error"], out["nested_error"]
+    # Calibrated activation ranges (not tfmot's initial [-6, 6]), with 0 inside each as TFLite needs.
+    ranges = out["ranges"]
+    assert len(ranges) >= 8 and all(v != -6.0 for k, v in ranges.items() if "_min" in k), ranges
+    assert all((v <= 0) if "_min" in k else (v >= 0) for k, v in ranges.items()), ranges
     # Saved as HDF5 and loaded in `quantize_scope()`: the same fake-quant model, exactly.
     assert out["reload_diff"] == 0.0
 
@@ -116,12 +121,12 @@ def test_sincnet_qat_int8_tflite_matches_fake_quant_keras(fsdd_clips, tmp_path):
     assert got.shape == expected.shape == (8, 8)
     step = _output_step(runner)
     # QAT's promise: int8 TFLite ~= the fake-quant Keras model. Tolerance 4 output steps max,
-    # 1 step mean: integer kernels round differently from fake-quant float math (one-step flips
-    # that grow through 6 quantized layers), and the kernels folded with a batch norm (5 of
-    # the 6 here) are quantized by the converter only, not during training.
+    # 1.5 steps mean (measured: 3.0 and 0.94): integer kernels round differently from
+    # fake-quant float math (one-step flips that grow through 6 quantized layers), and the
+    # kernels folded with a batch norm (5 of the 6 here) are quantized by the converter only.
     diff = np.abs(got - expected)
     assert diff.max() <= 4 * step, (diff.max(), step)
-    assert diff.mean() <= 1 * step, (diff.mean(), step)
+    assert diff.mean() <= 1.5 * step, (diff.mean(), step)
 
     # The plain Conv2D/Dense model: tfmot's Conv2D + ReLU recipe, all int8, and the integer
     # kernels land on the fake-quant values (measured max difference 0.0); 1 output step allowed.

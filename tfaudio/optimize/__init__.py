@@ -15,6 +15,6 @@ Example:
 """
 
 from tfaudio.optimize.pruning import prune, strip_pruning
-from tfaudio.optimize.quantization_aware import qat_to_tflite, quantize_aware, quantize_scope
+from tfaudio.optimize.quantization_aware import calibrate_ranges, qat_to_tflite, quantize_aware, quantize_scope
 
-__all__ = ["prune", "qat_to_tflite", "quantize_aware", "quantize_scope", "strip_pruning"]
+__all__ = ["calibrate_ranges", "prune", "qat_to_tflite", "quantize_aware", "quantize_scope", "strip_pruning"]
