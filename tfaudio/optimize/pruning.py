@@ -3,15 +3,16 @@
 from tfaudio.backend import keras
 from tfaudio.optimize.quantization_aware import _tfmot, as_functional, require_tf_keras
 
-# Layers whose `kernel` is pruned. Everything else (SincConv1D's two cut-off weights per
-# filter, normalisations, ...) is left as it is.
-_PRUNED_TYPES = ("Dense", "Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D")
-
 
 def _prunable(layer):
-    return any(type(layer).__name__ == name for name in _PRUNED_TYPES) or (
-        isinstance(layer, (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D))
-    )
+    """Dense and convolution layers (their `kernel` is pruned); everything else is left as it is.
+
+    SincConv1D (two cut-off weights per filter), normalisations and tfaudio's other
+    layers are not wrapped.
+    """
+    layers = keras.layers
+    kinds = (layers.Dense, layers.Conv1D, layers.Conv2D, layers.DepthwiseConv2D)
+    return isinstance(layer, kinds + (layers.SeparableConv1D, layers.SeparableConv2D))
 
 
 def prune(model, target_sparsity=0.5, begin_step=0, end_step=1000, initial_sparsity=0.0, frequency=100):
