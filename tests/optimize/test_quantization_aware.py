@@ -56,7 +56,8 @@ except ValueError as e:
 
 # A plain functional model of standard layers (tfmot's own recipes only).
 inputs = keras.Input((32, 32, 1))
-h = keras.layers.MaxPooling2D()(keras.layers.Conv2D(8, 3, activation="relu")(inputs))
+h = keras.layers.BatchNormalization()(keras.layers.Conv2D(8, 3, use_bias=False)(inputs))
+h = keras.layers.MaxPooling2D()(keras.layers.ReLU()(h))
 plain = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(h)))
 images = np.random.default_rng(0).normal(0, 1, (8, 32, 32, 1)).astype("float32")
 plain_qat = quantize_aware(plain)
@@ -141,9 +142,11 @@ def test_sincnet_qat_int8_tflite_matches_fake_quant_keras(fsdd_clips, tmp_path):
     assert diff.max() <= 8 * step, (diff.max(), step)
     assert diff.mean() <= 1.5 * step, (diff.mean(), step)
 
-    # The plain Conv2D/Dense model: tfmot's Conv2D + ReLU recipe, all int8. Outputs agree up to
-    # one rounding flip of the int8 logits (exactly one step; 1.5 steps for float32 in the dequantize).
-    assert {"CONV_2D", "FULLY_CONNECTED"} <= set(assert_builtin_only(plain_path))
+    # The plain Conv2D/Dense model: tfmot's Conv2D + batch norm + ReLU recipe (one fused int8
+    # CONV_2D). Outputs agree up to one rounding flip of the int8 logits (exactly one step;
+    # 1.5 steps for float32 in the dequantize).
+    plain_ops = set(assert_builtin_only(plain_path))
+    assert {"CONV_2D", "FULLY_CONNECTED"} <= plain_ops and not plain_ops & {"MUL", "ADD", "RELU"}, plain_ops
     plain = TFLiteModel(plain_path)
     plain_got = plain(np.asarray(out["images"], np.float32))
     plain_expected = np.asarray(out["plain_keras"], np.float32)

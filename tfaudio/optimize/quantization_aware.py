@@ -97,8 +97,11 @@ def _quantize_configs():
         def get_config(self):
             return {}
 
-    class NoOpQuantizeConfig(OutputQuantizeConfig):
-        """Leaves a layer unquantized (its output keeps its input's range, e.g. max pooling)."""
+    class PassThroughQuantizeConfig(OutputQuantizeConfig):
+        """Leaves a layer unquantized (max pooling, a conv feeding a batch norm).
+
+        Not named NoOpQuantizeConfig: that is tfmot's own class, which `quantize_scope` must still find.
+        """
 
         def get_output_quantizers(self, layer):
             return []
@@ -126,7 +129,7 @@ def _quantize_configs():
         def set_quantize_weights(self, layer, quantize_weights):
             (layer.kernel,) = quantize_weights
 
-    return OutputQuantizeConfig, NoOpQuantizeConfig, KernelQuantizeConfig, UnitRangeQuantizeConfig
+    return OutputQuantizeConfig, PassThroughQuantizeConfig, KernelQuantizeConfig, UnitRangeQuantizeConfig
 
 
 def _custom_objects():
@@ -138,7 +141,7 @@ def _custom_objects():
     objects = {
         "UnitRangeQuantizeConfig": unit_config,
         "OutputQuantizeConfig": output_config,
-        "NoOpQuantizeConfig": noop_config,
+        "PassThroughQuantizeConfig": noop_config,
         "KernelQuantizeConfig": kernel_config,
         "SincNetAbs": SincNetAbs,
     }
@@ -201,6 +204,8 @@ def _config_for(layer, supported):
         return output_config()
     if isinstance(layer, keras.layers.BatchNormalization):
         producers = _producers(layer)
+        if len(producers) == 1 and isinstance(producers[0], (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)):
+            return None  # tfmot's own Conv2D + BatchNormalization (+ ReLU) recipe
         if len(producers) == 1 and _folds_into(producers[0], layer) and len(consumers) == 1:
             nxt = consumers[0]
             if _fusable_relu(nxt) and supported(nxt):
