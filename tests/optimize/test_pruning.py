@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.harness import assert_builtin_only
-from tests.optimize.test_quantization_aware import _clips, _run_tf_keras
+from tests.optimize._tf_keras import clips, run_tf_keras
 from tfaudio.export import TFLiteModel
 
 # Runs under tf_keras (tfmot does not support Keras 3): reads clips from stdin, prints JSON.
@@ -46,10 +46,10 @@ print(json.dumps({
 
 @pytest.mark.slow
 def test_sincnet_pruning_reaches_target_and_exports(fsdd_clips, tmp_path):
-    x = _clips(fsdd_clips)
+    x = clips(fsdd_clips)
     path = str(tmp_path / "sincnet_pruned.tflite")
     target = 0.5
-    out = _run_tf_keras(_PRUNE_SCRIPT, {"x": x.tolist(), "y": list(range(len(x))), "path": path, "target": target})
+    out = run_tf_keras(_PRUNE_SCRIPT, {"x": x.tolist(), "y": list(range(len(x))), "path": path, "target": target})
 
     # Wrapping keeps the model's function until training prunes it (exact: same weights, mask all ones).
     assert out["unchanged"] == 0.0

@@ -1,22 +1,14 @@
 """Quantization-aware training: a tiny SincNet on real FSDD clips -> int8 TFLite that matches its fake-quant model."""
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
 from tests.harness import assert_builtin_only
 from tests.models.test_sincnet import TINY
+from tests.optimize._tf_keras import CLIP_SECONDS, SAMPLE_RATE, clips, run_tf_keras
 from tfaudio.backend import keras
 from tfaudio.export import TFLiteModel
 from tfaudio.models import build
-
-SAMPLE_RATE = 8000
-CLIP_SECONDS = 0.25
 
 # Runs under tf_keras (tfmot does not support Keras 3): reads clips from stdin, prints JSON.
 _QAT_SCRIPT = """
@@ -72,27 +64,9 @@ print(json.dumps({
 """
 
 
-def _run_tf_keras(script, payload):
-    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
-    result = subprocess.run(
-        [sys.executable, "-c", script], input=json.dumps(payload), capture_output=True, text=True, env=env
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def _clips(fsdd_clips, samples=int(SAMPLE_RATE * CLIP_SECONDS)):
-    """The 8 real clips (digits 0-7), centre-cropped to the loud middle."""
-    out = np.zeros((len(fsdd_clips), samples), np.float32)
-    for i, clip in enumerate(fsdd_clips):
-        clip = clip[max(0, (len(clip) - samples) // 2) :][:samples]
-        out[i, : len(clip)] = clip
-    return out
-
-
 @pytest.mark.slow
 def test_sincnet_qat_int8_tflite_matches_fake_quant_keras(fsdd_clips, tmp_path):
-    x = _clips(fsdd_clips)
+    x = clips(fsdd_clips)
     path = str(tmp_path / "sincnet_qat_int8.tflite")
     plain_path = str(tmp_path / "plain_qat_int8.tflite")
     payload = {"x": x.tolist(), "y": list(range(len(x))), "path": path, "plain_path": plain_path}
@@ -101,7 +75,7 @@ def test_sincnet_qat_int8_tflite_matches_fake_quant_keras(fsdd_clips, tmp_path):
     keras.utils.set_random_seed(0)
     model = build("sincnet", 8, sample_rate=SAMPLE_RATE, clip_seconds=CLIP_SECONDS, **TINY)
     model.save(payload["keras3_path"])
-    out = _run_tf_keras(_QAT_SCRIPT, payload)
+    out = run_tf_keras(_QAT_SCRIPT, payload)
 
     # Keras 3 -> tf_keras: the .keras file loads with the same function (float32 op reordering only).
     np.testing.assert_allclose(np.asarray(out["loaded"]), model(x, training=False).numpy(), atol=1e-5, rtol=0)
