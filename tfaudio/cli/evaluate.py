@@ -14,8 +14,8 @@ def add_arguments(parser):
         default=None,
         help="Data spec fsdd:PATH, folder:PATH or manifest:CSV. Defaults to the one the model was trained on.",
     )
-    parser.add_argument("--sample-rate", type=int, default=None, help="Defaults to the training run's.")
-    parser.add_argument("--clip-seconds", type=float, default=None, help="Defaults to the training run's.")
+    parser.add_argument("--sample-rate", type=int, default=None, help="Defaults to the model's own (or its training run's).")
+    parser.add_argument("--clip-seconds", type=float, default=None, help="Defaults to the model's own (or its training run's).")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="TFLite interpreter threads.")
     parser.add_argument("--out", default=None, help="Write the metrics as JSON to this file.")
@@ -28,8 +28,17 @@ def evaluate(model_path, data=None, sample_rate=None, clip_seconds=None, batch_s
     data = data or config.get("data")
     if not data:
         raise SystemExit("error: --data is required (the model has no run_config.json naming its data)")
-    sample_rate = sample_rate or config.get("sample_rate") or 16000
-    clip_seconds = clip_seconds or config.get("clip_seconds") or 1.0
+    if str(model_file).endswith(".tflite"):
+        from tfaudio.export import TFLiteModel
+
+        model = TFLiteModel(str(model_file), num_threads=threads)
+        recorded = model.metadata
+    else:
+        from tfaudio.models import load
+
+        model = load(str(model_file))
+        recorded = {"sample_rate": model.sample_rate, "clip_seconds": model.clip_seconds}
+    sample_rate, clip_seconds = common.audio_format(recorded, config, sample_rate, clip_seconds)
     x, y, data_labels = common.load_split(data, "test", sample_rate, clip_seconds, batch_size)
 
     model_labels = common.labels_for(model_file, run_dir) or data_labels
@@ -40,13 +49,9 @@ def evaluate(model_path, data=None, sample_rate=None, clip_seconds=None, batch_s
     y = np.array([model_labels.index(data_labels[i]) for i in y])
 
     if str(model_file).endswith(".tflite"):
-        from tfaudio.export import TFLiteModel
-
-        logits = TFLiteModel(str(model_file), num_threads=threads).predict(x, batch_size=batch_size)
+        logits = model.predict(x, batch_size=batch_size)
     else:
-        from tfaudio.models import load
-
-        logits = np.asarray(load(str(model_file)).predict(x, batch_size=batch_size, verbose=0))
+        logits = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
     pred = logits.argmax(axis=-1)
     n = len(model_labels)
     confusion = np.zeros((n, n), dtype=int)
