@@ -3,6 +3,7 @@
 import numpy as np
 
 from tfaudio.cli import common
+from tfaudio.errors import UserError
 
 HELP = "Evaluate a trained model (run folder, .keras or .tflite) on the test split of a dataset."
 
@@ -27,7 +28,7 @@ def evaluate(model_path, data=None, sample_rate=None, clip_seconds=None, batch_s
     config = common.run_config(run_dir)
     data = data or config.get("data")
     if not data:
-        raise SystemExit("error: --data is required (the model has no run_config.json naming its data)")
+        raise UserError("--data is required (the model has no run_config.json naming its data)")
     sample_rate = sample_rate or config.get("sample_rate") or 16000
     clip_seconds = clip_seconds or config.get("clip_seconds") or 1.0
     x, y, data_labels = common.load_split(data, "test", sample_rate, clip_seconds, batch_size)
@@ -35,7 +36,7 @@ def evaluate(model_path, data=None, sample_rate=None, clip_seconds=None, batch_s
     model_labels = common.labels_for(model_file, run_dir) or data_labels
     missing = sorted(set(data_labels) - set(model_labels))
     if missing:
-        raise SystemExit(f"error: the data has labels the model does not know: {missing}")
+        raise UserError(f"the data has labels the model does not know: {missing}")
     # Map the dataset's label ids onto the model's label order.
     y = np.array([model_labels.index(data_labels[i]) for i in y])
 

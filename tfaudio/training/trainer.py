@@ -17,6 +17,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from tfaudio.atomic import atomic_path, write_json
 from tfaudio.backend import keras
 from tfaudio.training import callbacks as cb
 from tfaudio.training import losses, mixup, strategy as strategies
@@ -364,11 +365,7 @@ def _tensorboard_available():
 
 
 def _write_json(path, value):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_json(path, value)
 
 
 def _history(events_path):
@@ -584,7 +581,8 @@ def _train(config, data, model, return_model, strategy):
         if os.path.isfile(best_path):
             with open(best_path, encoding="utf-8") as f:
                 result["best"] = json.load(f)
-        final_model.save(os.path.join(out, MODEL_FILE))
+        with atomic_path(os.path.join(out, MODEL_FILE)) as tmp:
+            final_model.save(tmp)
         _write_json(os.path.join(out, METRICS_FILE), result)
     if test:
         print(f"Test accuracy: {test.get('accuracy', math.nan):.4f}  loss: {test.get('loss', math.nan):.4f}", flush=True)
