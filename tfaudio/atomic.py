@@ -52,10 +52,18 @@ def _clean_leftovers(folder, name):
                 _remove(os.path.join(folder, entry))
 
 
+# Write failures TensorFlow reports as its own errors (SavedModel variables), told by their text.
+_TF_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS, errno.EIO)
+
+
 def _write_error(error, path):
-    """The OSError of a failed write, naming the destination rather than the temporary."""
+    """The OSError of a failed write, naming the destination rather than the temporary; else None."""
     if isinstance(error, OSError) and error.errno is not None:
         return OSError(error.errno, f"cannot write {path}: {os.strerror(error.errno)}", path)
+    if any(cls.__name__ == "OpError" for cls in type(error).__mro__):  # tf.errors.*, no TF import
+        for code in _TF_WRITE_ERRNOS:
+            if os.strerror(code) in str(error):
+                return OSError(code, f"cannot write {path}: {os.strerror(code)}", path)
     return None
 
 

@@ -25,6 +25,7 @@ def add_arguments(parser):
 def run(args):
     from tfaudio.bench import tflite_latency
 
+    common.check_model_file(args.path, kinds=("tflite",))
     results = []
     for threads in args.threads:
         r = tflite_latency(args.path, num_threads=threads, runs=args.runs, warmup=args.warmup)

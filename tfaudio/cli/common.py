@@ -78,6 +78,18 @@ def resolve_model(path, kinds=("keras", "tflite")):
     return p, run_dir
 
 
+def load_keras(model_file):
+    """The Keras model in `model_file`; a damaged or foreign file is a UserError naming it."""
+    import zipfile
+
+    from tfaudio.models import load
+
+    try:
+        return load(str(model_file))
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as e:
+        raise UserError(f"{model_file}: cannot be loaded as a Keras model ({type(e).__name__}: {e})") from e
+
+
 def run_config(run_dir):
     if run_dir is None or not (pathlib.Path(run_dir) / RUN_CONFIG).is_file():
         return {}

@@ -45,9 +45,7 @@ def evaluate(model_path, data=None, sample_rate=None, clip_seconds=None, batch_s
 
         logits = TFLiteModel(str(model_file), num_threads=threads).predict(x, batch_size=batch_size)
     else:
-        from tfaudio.models import load
-
-        logits = np.asarray(load(str(model_file)).predict(x, batch_size=batch_size, verbose=0))
+        logits = np.asarray(common.load_keras(model_file).predict(x, batch_size=batch_size, verbose=0))
     pred = logits.argmax(axis=-1)
     n = len(model_labels)
     confusion = np.zeros((n, n), dtype=int)

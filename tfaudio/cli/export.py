@@ -28,10 +28,9 @@ def add_arguments(parser):
 def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=200, int8_io=False, version=1):
     """Exports and returns the written path."""
     from tfaudio.export import to_saved_model, to_tflite
-    from tfaudio.models import load
 
     model_file, run_dir = common.resolve_model(model_path, kinds=("keras",))
-    model = load(str(model_file))
+    model = common.load_keras(model_file)
     labels = common.labels_for(model_file, run_dir)
     if fmt == "saved_model":
         return to_saved_model(model, out, version=version, labels=labels)
@@ -58,8 +57,9 @@ def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=
     if labels is not None:
         # Labels travel with the .tflite file so `tfaudio evaluate` and apps can read them.
         common.write_json(os.path.join(os.path.dirname(os.path.abspath(out)), common.LABELS), labels)
-        if run_dir is not None and os.path.dirname(os.path.abspath(out)) != os.path.abspath(run_dir):
-            with open(os.path.join(run_dir, common.RUN_CONFIG), "rb") as f:
+        source = None if run_dir is None else os.path.join(run_dir, common.RUN_CONFIG)
+        if source and os.path.isfile(source) and os.path.dirname(os.path.abspath(out)) != os.path.abspath(run_dir):
+            with open(source, "rb") as f:
                 config_bytes = f.read()
             atomic.write_bytes(os.path.join(os.path.dirname(os.path.abspath(out)), common.RUN_CONFIG), config_bytes)
     return path

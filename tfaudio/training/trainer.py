@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from tfaudio.atomic import atomic_path, write_json
 from tfaudio.backend import keras
+from tfaudio.data.spec import absolute_spec
 from tfaudio.training import callbacks as cb
 from tfaudio.training import losses, mixup, strategy as strategies
 from tfaudio.training.schedules import WarmupCosine
@@ -451,6 +452,9 @@ def _train(config, data, model, return_model, strategy):
         _write_json(os.path.join(out, LABELS_FILE), list(labels))
         run_config = config.to_json()
         run_config.update({"out": out, "labels": list(labels), "num_replicas": replicas, "global_batch_size": batch})
+        # Paths as absolute ones, so `tfaudio evaluate RUN` works from any directory.
+        noise_dir = config.noise_dir and os.path.abspath(config.noise_dir)
+        run_config.update(data=absolute_spec(config.data), noise_dir=noise_dir)
         _write_json(os.path.join(out, RUN_CONFIG_FILE), run_config)
 
     # Model, under the strategy.
