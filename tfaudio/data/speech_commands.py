@@ -204,7 +204,15 @@ def assign_sets(entries, root, split, validation_percentage, testing_percentage)
                 sets.append("training")
         return sets
     if split == "hash":
-        return [which_set(g, validation_percentage, testing_percentage) for g in groups]
+        sets = [which_set(g, validation_percentage, testing_percentage) for g in groups]
+        by_speaker = {s for s, g in zip(sets, groups) if "/" not in g}
+        if len(by_speaker) == 1 and validation_percentage + testing_percentage > 0:
+            raise ValueError(
+                f"Every speaker of {root} hashes to {by_speaker.pop()!r} under the official which_set hash: the folder "
+                "is one official partition (e.g. the 12-class test set). Use split='speaker_hash' or "
+                "'speaker_fold:K/N'. Received: split='hash'"
+            )
+        return sets
     if split == "speaker_hash":
         return [which_set(SPEAKER_HASH_SALT + g, validation_percentage, testing_percentage) for g in groups]
     k, n = _parse_fold(split)
