@@ -408,7 +408,8 @@ def train(config, data=None, model=None, return_model=False):
     when it has one (`DataSplits.validation`), else the test split),
     `backup/` (`BackupAndRestore`; restarting the same command resumes from it,
     losing at most the current epoch, or the steps since the last
-    `backup_every_steps` backup), `events.jsonl` and TensorBoard logs in `logs/`.
+    `backup_every_steps` backup), `events.jsonl`, TensorBoard logs in `logs/`, and with matplotlib
+    `training_curves.png` and `confusion_matrix.png` (test split; `tfaudio.plots`).
 
     Returns:
         The metrics dict also written to `metrics.json`; with `return_model`,
@@ -596,6 +597,9 @@ def _train(config, data, model, return_model, strategy):
                 result["best"] = json.load(f)
         final_model.save(os.path.join(out, MODEL_FILE))
         _write_json(os.path.join(out, METRICS_FILE), result)
+        from tfaudio.plots import plot_run  # training_curves.png, confusion_matrix.png (needs matplotlib)
+
+        plot_run(out, result["history"], list(labels), model=final_model, test_ds=test_ds)
     if test:
         print(f"Test accuracy: {test.get('accuracy', math.nan):.4f}  loss: {test.get('loss', math.nan):.4f}", flush=True)
     return (result, final_model) if return_model else result
