@@ -1,34 +1,11 @@
-"""tfaudio's JSON metadata inside a `.tflite` flatbuffer (the schema's `metadata` table).
+"""Writing tfaudio's JSON metadata into a `.tflite` flatbuffer (the schema's `metadata` table).
 
-Runners read it to prepare inputs the way the model was calibrated for: e.g.
-`{"input_normalization": {"type": "peak", "floor": 0.001}}` means every input
-is divided by its peak before it is quantised (see `PeakNormalization`).
+`tfaudio.runtime.read_metadata` reads it back without TensorFlow; see there for what it holds.
 """
 
 import json
 
-METADATA_NAME = "tfaudio"
-
-
-def _as_bytes(model):
-    if isinstance(model, (bytes, bytearray)):
-        return bytes(model)
-    with open(model, "rb") as f:
-        return f.read()
-
-
-def read_metadata(model):
-    """The tfaudio metadata dict of a `.tflite` model (path or bytes); `{}` when it has none."""
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    data = _as_bytes(model)
-    root = schema.Model.GetRootAsModel(data, 0)
-    for i in range(root.MetadataLength()):
-        entry = root.Metadata(i)
-        if entry.Name() is not None and entry.Name().decode() == METADATA_NAME:
-            raw = root.Buffers(entry.Buffer()).DataAsNumpy()
-            return json.loads(bytes(raw).decode("utf-8"))
-    return {}
+from tfaudio.runtime.metadata import METADATA_NAME, read_metadata  # noqa: F401  (read_metadata re-exported)
 
 
 def write_metadata(flatbuffer, metadata):
