@@ -2,5 +2,6 @@
 
 from tfaudio.bench.device import build_report, device_info, device_report
 from tfaudio.bench.latency import tflite_latency
+from tfaudio.bench.profile import format_profile, profile_tflite
 
-__all__ = ["build_report", "device_info", "device_report", "tflite_latency"]
+__all__ = ["build_report", "device_info", "device_report", "format_profile", "profile_tflite", "tflite_latency"]

@@ -22,6 +22,13 @@ def add_arguments(parser):
     )
     parser.add_argument("--name", default=None, help="Device name in the report (e.g. 'Raspberry Pi 5'). "
                         "Defaults to the board model, else the CPU model.")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="FILE.json",
+        help="Also time every op alone (per op and per op type, on XNNPACK or not) at each thread count; "
+        "print the tables and write them as JSON to this file.",
+    )
 
 
 def run(args):
@@ -43,6 +50,13 @@ def run(args):
                 f"mean {r['mean_ms']:.3f} ms, size {r['size_bytes'] / 1024:.1f} KiB",
                 flush=True,
             )
+    if args.profile:
+        from tfaudio.bench.profile import format_profile, profile_tflite
+
+        profiles = [profile_tflite(path, num_threads=threads) for path in args.paths for threads in args.threads]
+        for p in profiles:
+            print(format_profile(p))
+        common.write_json(args.profile, profiles)
     if args.report:
         from tfaudio.bench.device import build_report
 
