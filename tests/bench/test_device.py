@@ -2,13 +2,9 @@
 
 import json
 
-import numpy as np
 import pytest
 
-from tfaudio.backend import keras
-from tfaudio.bench import device
-from tfaudio.bench import build_report, device_info, device_report, tflite_latency
-from tfaudio.export import to_tflite
+from tfaudio.bench import build_report, device, device_info, device_report, tflite_latency
 
 # /proc/cpuinfo of a Raspberry Pi 5-like big.LITTLE board (two kinds of Arm core, no "model name").
 ARM_CPUINFO = """processor\t: 0
@@ -25,16 +21,9 @@ Model\t: Raspberry Pi 5 Model B Rev 1.0
 """
 
 
-@pytest.fixture(scope="module")
-def paths(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("device")
-    inputs = keras.Input((64,))
-    model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Dense(16, activation="relu")(inputs)))
-    x = np.random.default_rng(0).uniform(-1, 1, (8, 64)).astype("float32")
-    return [
-        to_tflite(model, str(tmp / "f.tflite")),
-        to_tflite(model, str(tmp / "q.tflite"), quantize="int8", representative_data=x),
-    ]
+@pytest.fixture
+def paths(dense_tflite):
+    return [dense_tflite["float"], dense_tflite["int8"]]
 
 
 def test_device_info_fields():
@@ -66,7 +55,7 @@ def test_report_per_model_and_thread(paths):
         assert [r["num_threads"] for r in m["latency"]] == [1, 2]
         for r in m["latency"]:
             assert 0 < r["min_ms"] <= r["p50_ms"] <= r["p90_ms"] and r["mean_ms"] > 0
-    assert "QUANTIZE" in report["models"][1]["ops"]
+    assert report["models"][1]["input_dtype"] == "int8"
     json.dumps(report)
 
 
@@ -74,7 +63,7 @@ def test_build_report_keeps_measured_numbers(paths):
     measured = {paths[0]: [tflite_latency(paths[0], runs=3, warmup=0)]}
     report = build_report(measured, runs=3, warmup=0)
     assert report["models"][0]["latency"][0]["p50_ms"] == measured[paths[0]][0]["p50_ms"]
-    assert report["name"] == report["device"]["board"] or report["device"]["cpu_model"]
+    assert report["name"] == (report["device"]["board"] or report["device"]["cpu_model"])
 
 
 def test_no_paths():
