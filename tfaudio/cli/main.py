@@ -2,7 +2,8 @@
 
 Building the parser imports no TensorFlow: sub-command modules keep TensorFlow imports inside
 functions, and a sub-command's arguments are added only when that command is parsed (`train`
-needs TensorFlow for its choices). So `tfaudio bench model.tflite` runs with LiteRT alone.
+needs TensorFlow for its choices). So `tfaudio bench model.tflite` runs with LiteRT alone, and on
+the `tfaudio-runtime` install (no TensorFlow) the other commands stop with an error saying so.
 """
 
 import argparse
@@ -27,6 +28,21 @@ COMMANDS = {
 }
 
 
+# Top-level modules of the full install that the tfaudio-runtime distribution does not pull.
+FULL_INSTALL_MODULES = ("tensorflow", "keras", "tf_keras", "tensorboard")
+
+
+def _needs_full_install(command, error):
+    """SystemExit for a command that imported TensorFlow (or Keras) on an install without it."""
+    if error.name is None or error.name.split(".")[0] not in FULL_INSTALL_MODULES:
+        raise error
+    return SystemExit(
+        f"error: `tfaudio {command}` needs {error.name}, which is not installed (the tfaudio-runtime "
+        "install runs .tflite models only: bench, and predict/detect on .tflite files). "
+        "Install the full package for this command: pip install tfaudio"
+    )
+
+
 class _LazySubParsers(argparse._SubParsersAction):
     """Sub-parsers whose arguments are added when their command is seen on the command line."""
 
@@ -35,7 +51,10 @@ class _LazySubParsers(argparse._SubParsersAction):
         module = getattr(sub, "_tfaudio_module", None)
         if module is not None:
             sub._tfaudio_module = None
-            module.add_arguments(sub)
+            try:
+                module.add_arguments(sub)
+            except ModuleNotFoundError as e:
+                raise _needs_full_install(values[0], e) from e
         super().__call__(parser, namespace, values, option_string)
 
 
@@ -142,7 +161,10 @@ def main(argv=None):
     _quiet_tensorflow()
     try:
         args = build_parser().parse_args(argv)
-        return args._module.run(args)
+        try:
+            return args._module.run(args)
+        except ModuleNotFoundError as e:
+            raise _needs_full_install(args.command, e) from e
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

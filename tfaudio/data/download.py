@@ -19,7 +19,14 @@ import tarfile
 import urllib.request
 import zipfile
 
-DEFAULT_ROOT = os.path.join(os.path.expanduser("~"), ".cache", "tfaudio", "datasets")
+
+
+def cache_root():
+    """tfaudio's cache folder: `$TFAUDIO_CACHE`, else ~/.cache/tfaudio."""
+    return os.environ.get("TFAUDIO_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "tfaudio")
+
+
+DEFAULT_ROOT = os.path.join(cache_root(), "datasets")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -148,8 +148,9 @@ def load_data(config, global_batch_size):
     accepted = inspect.signature(fn).parameters
     if not any(p.kind == p.VAR_KEYWORD for p in accepted.values()):
         kwargs = {k: v for k, v in kwargs.items() if k in accepted}
-    train_ds, test_ds, labels = fn(*args, **kwargs)
-    return train_ds, test_ds, [str(x) for x in labels]
+    splits = fn(*args, **kwargs)
+    train_ds, test_ds, labels = splits
+    return tfdata.DataSplits(train_ds, test_ds, [str(x) for x in labels], getattr(splits, "validation", None))
 
 
 def _count_batches(dataset):
@@ -163,12 +164,17 @@ def prepare_datasets(train_ds, test_ds, num_classes, config):
     """Mixup (soft labels) on training batches, auto-shard options, prefetch."""
     if config.mixup:
         train_ds = mixup.mixup_dataset(train_ds, config.mixup, num_classes, seed=config.seed)
-        if test_ds is not None:
-            test_ds = mixup.one_hot_dataset(test_ds, num_classes)
     train_ds = strategies.shard_options(train_ds).prefetch(tf.data.AUTOTUNE)
-    if test_ds is not None:
-        test_ds = strategies.shard_options(test_ds).prefetch(tf.data.AUTOTUNE)
-    return train_ds, test_ds
+    return train_ds, prepare_eval_dataset(test_ds, num_classes, config)
+
+
+def prepare_eval_dataset(ds, num_classes, config):
+    """A test or validation dataset as `prepare_datasets` leaves it (one-hot labels with mixup); None stays None."""
+    if ds is None:
+        return None
+    if config.mixup:
+        ds = mixup.one_hot_dataset(ds, num_classes)
+    return strategies.shard_options(ds).prefetch(tf.data.AUTOTUNE)
 
 
 # ---------------------------------------------------------------------------- model
@@ -396,10 +402,12 @@ def train(config, data=None, model=None, return_model=False):
     after the last epoch, without augmentation layers, float32), `labels.json`,
     `metrics.json` (per-epoch history + final test loss/accuracy),
     `run_config.json`, `checkpoints/{last,best}.keras` (best by
-    `config.monitor` on the validation data, which is the test split),
+    `config.monitor` on the validation data: the source's validation split
+    when it has one (`DataSplits.validation`), else the test split),
     `backup/` (`BackupAndRestore`; restarting the same command resumes from it,
     losing at most the current epoch, or the steps since the last
-    `backup_every_steps` backup), `events.jsonl` and TensorBoard logs in `logs/`.
+    `backup_every_steps` backup), `events.jsonl`, TensorBoard logs in `logs/`, and with matplotlib
+    `training_curves.png` and `confusion_matrix.png` (test split; `tfaudio.plots`).
 
     Returns:
         The metrics dict also written to `metrics.json`; with `return_model`,
@@ -448,6 +456,9 @@ def _train(config, data, model, return_model, strategy):
     num_classes = len(labels)
     steps_per_epoch = config.steps_per_epoch or _count_batches(train_ds)
     train_ds, test_ds = prepare_datasets(train_ds, test_ds, num_classes, config)
+    # A source's validation split (tfaudio.data.DataSplits.validation) selects the model; test only measures it.
+    val_ds = prepare_eval_dataset(getattr(data, "validation", None), num_classes, config)
+    selection_ds = val_ds if val_ds is not None else test_ds
     if chief:
         _write_json(os.path.join(out, LABELS_FILE), list(labels))
         run_config = config.to_json()
@@ -521,7 +532,7 @@ def _train(config, data, model, return_model, strategy):
             ),
         ]
         if chief:
-            monitor = config.monitor if test_ds is not None else config.monitor.replace("val_", "")
+            monitor = config.monitor if selection_ds is not None else config.monitor.replace("val_", "")
             callbacks.append(
                 cb.ModelCheckpoints(checkpoints, export_model, monitor=monitor, mode="max" if "acc" in monitor else "min")
             )
@@ -533,7 +544,7 @@ def _train(config, data, model, return_model, strategy):
             )
         train_model.fit(
             train_ds,
-            validation_data=test_ds,
+            validation_data=selection_ds,
             epochs=last_epoch,
             initial_epoch=first_epoch,
             steps_per_epoch=config.steps_per_epoch,
@@ -588,6 +599,9 @@ def _train(config, data, model, return_model, strategy):
         with atomic_path(os.path.join(out, MODEL_FILE)) as tmp:
             final_model.save(tmp)
         _write_json(os.path.join(out, METRICS_FILE), result)
+        from tfaudio.plots import plot_run  # training_curves.png, confusion_matrix.png (needs matplotlib)
+
+        plot_run(out, result["history"], list(labels), model=final_model, test_ds=test_ds)
     if test:
         print(f"Test accuracy: {test.get('accuracy', math.nan):.4f}  loss: {test.get('loss', math.nan):.4f}", flush=True)
     return (result, final_model) if return_model else result
