@@ -25,6 +25,7 @@ COMMANDS = {
     "export": "tfaudio.cli.export",
     "bench": "tfaudio.cli.bench",
     "run": "tfaudio.cli.run",
+    "download": "tfaudio.cli.download",
 }
 
 
