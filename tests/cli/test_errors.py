@@ -83,6 +83,15 @@ def _cases(r):
             (["bench", f"{r}/missing.tflite"], "missing.tflite"),
             (["bench", f"{r}/fake.tflite", "--runs", "many"], "--runs"),
         ],
+        "download": [  # no network: file:// URLs
+            (["download", "nope"], "invalid choice: 'nope'"),
+            (["download", "fsdd", "--url", f"file://{r}/missing.tar.gz", "--root", f"{r}/dl", "--quiet"],
+             "missing.tar.gz"),
+            (["download", "fsdd", "--url", f"file://{r}/a_file", "--root", f"{r}/dl", "--quiet"],
+             "Not a tar or zip archive"),
+            (["download", "fsdd", "--root", f"{r}/a_file/sub", "--url", f"file://{r}/a_file", "--quiet"],
+             "a_file/sub"),
+        ],
         "run": [
             (["run", "--data", "fsdd:/no/such/folder", "--out", f"{r}/run"], "/no/such/folder"),
             (["run", "--data", "folder:", "--out", f"{r}/run"], "spec='folder:'"),
