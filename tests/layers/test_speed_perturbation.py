@@ -68,3 +68,22 @@ def test_probability_zero_and_bad_arguments(waves):
 
 def test_round_trips_and_tflite(waves, tmp_path):
     checks.check_round_trips_and_tflite(SpeedPerturbation(0.9, 1.1, seed=3, name="speed"), waves, tmp_path)
+
+
+def test_train_flag_reaches_the_layer():
+    import argparse
+
+    from tfaudio.cli import train as train_cli
+    from tfaudio.training import TrainConfig
+    from tfaudio.training.trainer import waveform_augmentations
+
+    parser = argparse.ArgumentParser()
+    train_cli.add_arguments(parser)
+    args = parser.parse_args(["--model", "sincnet", "--data", "fsdd:x", "--out", "o", "--speed-perturbation", "0.15",
+                              "--time-shift", "0.1"])
+    config = train_cli.config_from_args(args)
+    layers = waveform_augmentations(config)
+    assert [l.name for l in layers] == ["speed_perturbation", "time_shift"]
+    assert (layers[0].min_factor, layers[0].max_factor) == pytest.approx((0.85, 1.15))
+    with pytest.raises(ValueError, match="Received: speed_perturbation=1.5"):
+        TrainConfig(model="x", speed_perturbation=1.5).validate()
