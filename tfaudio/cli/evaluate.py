@@ -88,9 +88,7 @@ def _predictor(model_file, threads, batch_size):
 
         model = TFLiteModel(str(model_file), num_threads=threads)
         return lambda x: np.asarray(model.predict(x, batch_size=batch_size))
-    from tfaudio.models import load
-
-    model = load(str(model_file))
+    model = common.load_keras(model_file)
     return lambda x: np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
 

@@ -137,12 +137,8 @@ def config_from_args(args):
 def run(args):
     from tfaudio.training import train
 
-    try:
-        config = config_from_args(args)
-        result = train(config)
-    except ValueError as e:
-        print(f"error: {e}")
-        return 2
+    config = config_from_args(args)  # bad values raise ValueError: `tfaudio.cli.main` prints one error line
+    result = train(config)
     test = result.get("test") or {}
     print(f"Wrote {config.out}/model.keras (last epoch); test accuracy {test.get('accuracy', float('nan')):.4f}")
     return 0
@@ -150,11 +146,11 @@ def run(args):
 
 def main(argv=None):
     """`python -m tfaudio.cli.train ...` (same as `tfaudio train ...`)."""
-    import argparse
+    import sys
 
-    parser = argparse.ArgumentParser(prog="tfaudio train", description=HELP)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    from tfaudio.cli.main import main as tfaudio_main
+
+    return tfaudio_main(["train", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

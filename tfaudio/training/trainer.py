@@ -17,7 +17,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from tfaudio.atomic import atomic_path, write_json
 from tfaudio.backend import keras
+from tfaudio.data.spec import absolute_spec
 from tfaudio.training import callbacks as cb
 from tfaudio.training import losses, mixup, strategy as strategies
 from tfaudio.training.schedules import WarmupCosine
@@ -378,11 +380,7 @@ def _tensorboard_available():
 
 
 def _write_json(path, value):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_json(path, value)
 
 
 def _history(events_path):
@@ -473,6 +471,9 @@ def _train(config, data, model, return_model, strategy):
         _write_json(os.path.join(out, LABELS_FILE), list(labels))
         run_config = config.to_json()
         run_config.update({"out": out, "labels": list(labels), "num_replicas": replicas, "global_batch_size": batch})
+        # Paths as absolute ones, so `tfaudio evaluate RUN` works from any directory.
+        noise_dir = config.noise_dir and os.path.abspath(config.noise_dir)
+        run_config.update(data=absolute_spec(config.data), noise_dir=noise_dir)
         _write_json(os.path.join(out, RUN_CONFIG_FILE), run_config)
 
     # Model, under the strategy.
@@ -603,7 +604,8 @@ def _train(config, data, model, return_model, strategy):
         if os.path.isfile(best_path):
             with open(best_path, encoding="utf-8") as f:
                 result["best"] = json.load(f)
-        final_model.save(os.path.join(out, MODEL_FILE))
+        with atomic_path(os.path.join(out, MODEL_FILE)) as tmp:
+            final_model.save(tmp)
         _write_json(os.path.join(out, METRICS_FILE), result)
         from tfaudio.plots import plot_run  # training_curves.png, confusion_matrix.png (needs matplotlib)
 
