@@ -74,6 +74,8 @@ def add_arguments(parser):
                    help="SNR range of additive noise in dB. Defaults to 5 40.")
     g.add_argument("--gain-db", type=float, default=0.0, help="Random gain in [-G, G] dB (0: off).")
     g.add_argument("--time-shift", type=float, default=0.0, metavar="SECONDS", help="Random time shift up to SECONDS.")
+    g.add_argument("--speed-perturbation", type=float, default=0.0, metavar="X",
+                   help="Random speed (tempo and pitch) factor in [1-X, 1+X], e.g. 0.1 (0: off).")
     g.add_argument("--augment-probability", type=float, default=1.0, help="Chance each waveform augmentation applies.")
 
     g = parser.add_argument_group("two-stage fine-tuning (models with a backbone)")
@@ -119,6 +121,7 @@ def config_from_args(args):
         max_snr_db=args.snr_db[1],
         gain_db=args.gain_db,
         time_shift_seconds=args.time_shift,
+        speed_perturbation=args.speed_perturbation,
         augment_probability=args.augment_probability,
         freeze_backbone=args.freeze_backbone,
         fine_tune_epochs=args.fine_tune_epochs,

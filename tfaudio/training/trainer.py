@@ -77,6 +77,7 @@ class TrainConfig:
     max_snr_db: float = 40.0
     gain_db: float = 0.0  # random gain in [-gain_db, gain_db]; 0: off
     time_shift_seconds: float = 0.0  # 0: off
+    speed_perturbation: float = 0.0  # speed factor in [1 - x, 1 + x]; 0: off
     augment_probability: float = 1.0
     # Two-stage fine-tuning of models with a `backbone`.
     freeze_backbone: bool = False
@@ -103,6 +104,8 @@ class TrainConfig:
             raise ValueError(f"`schedule` must be 'constant' or 'cosine'. Received: schedule={self.schedule!r}")
         if self.optimizer not in ("adam", "adamw", "sgd"):
             raise ValueError(f"`optimizer` must be adam, adamw or sgd. Received: optimizer={self.optimizer!r}")
+        if not 0 <= self.speed_perturbation < 1:
+            raise ValueError(f"`speed_perturbation` must be in [0, 1). Received: speed_perturbation={self.speed_perturbation!r}")
         if self.mixup < 0:
             raise ValueError(f"`mixup` must be >= 0. Received: mixup={self.mixup!r}")
         if self.strategy not in strategies.STRATEGIES:
@@ -192,6 +195,11 @@ def waveform_augmentations(config):
 
     layers = []
     p = config.augment_probability
+    if config.speed_perturbation:
+        from tfaudio.layers.speed_perturbation import SpeedPerturbation
+
+        x = config.speed_perturbation
+        layers.append(SpeedPerturbation(1 - x, 1 + x, probability=p, seed=config.seed + 5, name="speed_perturbation"))
     if config.time_shift_seconds:
         layers.append(
             TimeShift(config.time_shift_seconds, config.sample_rate, probability=p, seed=config.seed + 1, name="time_shift")
