@@ -6,6 +6,7 @@ import pytest
 from tfaudio.backend import keras
 from tfaudio.cli.common import audio_format
 from tfaudio.cli.evaluate import evaluate
+from tfaudio.errors import UserError
 from tfaudio.export import TFLiteModel, to_tflite
 from tfaudio.models import build
 
@@ -16,9 +17,9 @@ def test_arguments_then_model_then_run_config():
     assert audio_format(recorded, run) == (8000, 0.5)
     assert audio_format({}, run) == (16000, 1.0)
     assert audio_format(recorded, run, sample_rate=22050, clip_seconds=2.0) == (22050, 2.0)
-    with pytest.raises(SystemExit, match="--sample-rate"):
+    with pytest.raises(UserError, match="--sample-rate"):
         audio_format({}, {})
-    with pytest.raises(SystemExit, match="--clip-seconds"):
+    with pytest.raises(UserError, match="--clip-seconds"):
         audio_format({"sample_rate": 8000}, {})
 
 
@@ -39,6 +40,6 @@ def test_keras_and_tflite_models_without_run_folder(fsdd, tmp_path):
     inputs = keras.Input((4000,))
     plain = keras.Model(inputs, keras.layers.Dense(10)(inputs))
     bare = to_tflite(plain, str(tmp_path / "plain" / "plain.tflite"))
-    with pytest.raises(SystemExit, match="--sample-rate"):
+    with pytest.raises(UserError, match="--sample-rate"):
         evaluate(bare, data)
     assert np.isfinite(evaluate(bare, data, sample_rate=8000, clip_seconds=0.5)["accuracy"])
