@@ -111,9 +111,9 @@ def evaluate(model_path, data=None, sample_rate=None, clip_seconds=None, batch_s
     data = data or config.get("data")
     if not data:
         raise SystemExit("error: --data is required (the model has no run_config.json naming its data)")
+    files, split, data_labels = select_files(data, split)
     predict, recorded = _predictor(model_file, threads, batch_size)
     sample_rate, clip_seconds = common.audio_format(recorded, config, sample_rate, clip_seconds)
-    files, split, data_labels = select_files(data, split)
 
     model_labels = common.labels_for(model_file, run_dir) or data_labels
     missing = sorted({data_labels[y] for y in files.labels} - set(model_labels))
