@@ -30,6 +30,8 @@ setup(
         "convert": ["safetensors>=0.4"],
         "optimize": ["tf-keras>=2.21,<2.22", "tensorflow-model-optimization>=0.8"],
         "io": ["tensorflow-io>=0.37"],
+        # `tfaudio detect mic`: live microphone input.
+        "sounddevice": ["sounddevice>=0.4"],
         "dev": [
             "pytest>=8",
             "safetensors>=0.4",

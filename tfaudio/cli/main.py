@@ -18,6 +18,7 @@ COMMANDS = {
     "export": "tfaudio.cli.export",
     "bench": "tfaudio.cli.bench",
     "run": "tfaudio.cli.run",
+    "detect": "tfaudio.cli.detect",
 }
 
 
