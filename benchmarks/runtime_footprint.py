@@ -33,19 +33,25 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from tfaudio.bench.device import cpu_model  # noqa: E402
 DEFAULT_MODEL = HERE / "devices" / "models" / "ds_cnn_int8.tflite"
 BEFORE = "f7609a0"  # main just before tfaudio.runtime: the runner and bench imported TensorFlow
 
 IMPORT = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
 
 
-def measure(command, env, repeat):
-    """Median wall seconds, median peak RSS (MiB) and the last stdout of `command` run `repeat` times."""
+def measure(command, env, repeat, cwd):
+    """Median wall seconds, median peak RSS (MiB) and the last stdout of `command` run `repeat` times.
+
+    `cwd` must hold no `tfaudio` folder: `python -c` and `-m` put the working directory first on sys.path.
+    """
     walls, rss, out = [], [], ""
     for _ in range(repeat):
         with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
             start = time.perf_counter()
-            proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env, text=True)
+            proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env, cwd=cwd, text=True)
             # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would keep the largest so far).
             _, status, usage = os.wait4(proc.pid, 0)
             walls.append(time.perf_counter() - start)
@@ -81,18 +87,20 @@ def main(argv=None):
     full = dict(clean, PYTHONPATH=str(REPO))
     with tempfile.TemporaryDirectory() as tmp:
         archive = subprocess.run(["git", "-C", str(REPO), "archive", args.before, "tfaudio"], capture_output=True, check=True)
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        before = dict(clean, PYTHONPATH=tmp)
-        bench = ["-m", "tfaudio", "bench", args.model, "--runs", "20", "--warmup", "2"]
+        old, neutral = os.path.join(tmp, "before"), os.path.join(tmp, "cwd")
+        os.makedirs(old), os.makedirs(neutral)
+        subprocess.run(["tar", "-x", "-C", old], input=archive.stdout, check=True)
+        before = dict(clean, PYTHONPATH=old)
+        bench = ["-m", "tfaudio", "bench", os.path.abspath(args.model), "--runs", "20", "--warmup", "2"]
         rows = {
             "import runner": {
-                "runtime": measure([args.runtime_python, "-c", IMPORT.format(stmt="from tfaudio.runtime import TFLiteModel")], clean, args.repeat),
-                "full": measure([sys.executable, "-c", IMPORT.format(stmt="from tfaudio.export import TFLiteModel")], full, args.repeat),
+                "runtime": measure([args.runtime_python, "-c", IMPORT.format(stmt="from tfaudio.runtime import TFLiteModel")], clean, args.repeat, neutral),
+                "full": measure([sys.executable, "-c", IMPORT.format(stmt="from tfaudio.export import TFLiteModel")], full, args.repeat, neutral),
             },
             "tfaudio bench": {
-                "runtime": measure([args.runtime_python, *bench], clean, args.repeat),
-                "full": measure([sys.executable, *bench], before, args.repeat),
-                "full_now": measure([sys.executable, *bench], full, args.repeat),
+                "runtime": measure([args.runtime_python, *bench], clean, args.repeat, neutral),
+                "full": measure([sys.executable, *bench], before, args.repeat, neutral),
+                "full_now": measure([sys.executable, *bench], full, args.repeat, neutral),
             },
         }  # fmt: skip
     for row in rows.values():
@@ -106,7 +114,7 @@ def main(argv=None):
         sizes[name] = site_packages_bytes(venv)
 
     result = {
-        "machine": f"{platform.machine()} {platform.processor()}, {os.cpu_count()} cores (shared)",
+        "machine": f"{platform.machine()} {cpu_model()}, {os.cpu_count()} cores (shared)",
         "model": os.path.relpath(args.model, REPO),
         "repeat": args.repeat,
         "before": args.before,
