@@ -30,7 +30,9 @@ setup(
         "convert": ["safetensors>=0.4"],
         "optimize": ["tf-keras>=2.21,<2.22", "tensorflow-model-optimization>=0.8"],
         "io": ["tensorflow-io>=0.37"],
+        "plot": ["matplotlib>=3.7"],
         "dev": [
+            "matplotlib>=3.7",
             "pytest>=8",
             "safetensors>=0.4",
             "tf-keras>=2.21,<2.22",
