@@ -1,5 +1,8 @@
-"""`train` with a source's validation split: it drives validation metrics and best.keras; test only measures."""
+"""`train` with a source's validation split: it drives validation metrics and best.keras; test only measures.
 
+The run folder also gets its pictures (training curves, test confusion matrix)."""
+
+import importlib.util
 import json
 
 import numpy as np
@@ -35,3 +38,6 @@ def test_validation_split_selects_and_test_measures(tmp_path):
     assert result["history"][0]["val_accuracy"] == 1.0  # measured on the validation split
     assert result["test"]["accuracy"] == 0.0  # the final figure is on the test split
     assert json.loads((tmp_path / "run" / "checkpoints" / "best.json").read_text())["value"] == 1.0
+    if importlib.util.find_spec("matplotlib"):  # the run's pictures (tfaudio.plots)
+        for name in ("training_curves.png", "confusion_matrix.png"):
+            assert (tmp_path / "run" / name).read_bytes()[:4] == b"\x89PNG"

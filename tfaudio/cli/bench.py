@@ -37,6 +37,8 @@ def run(args):
     by_path = {}
     results = []
     for path in args.paths:
+        common.check_model_file(path, kinds=("tflite",))
+    for path in args.paths:
         by_path[path] = []
         for threads in args.threads:
             try:

@@ -1,5 +1,6 @@
 """Data specs, the one-string dataset names of the command line: `KIND:PATH[?key=value&...]`."""
 
+import os
 import urllib.parse
 
 from tfaudio.data.folder import folder_files, from_folder
@@ -55,6 +56,21 @@ def parse_spec(spec):
             raise ValueError(f"Bad or repeated option {key!r} in a data spec. Received: spec={spec!r}")
         options[key] = _value(text)
     return kind, path, options
+
+
+def absolute_spec(spec):
+    """The data spec with its PATH made absolute, so a run folder's spec resolves from anywhere.
+
+    `"fsdd:../shared/data/fsdd?split=speaker:theo"` typed in /work/me gives
+    `"fsdd:/work/shared/data/fsdd?split=speaker:theo"`. Other values are returned unchanged.
+    """
+    if not isinstance(spec, str):
+        return spec
+    kind, sep, rest = spec.partition(":")
+    path, question, query = rest.partition("?")
+    if not sep or kind not in SOURCES or not path:
+        return spec
+    return f"{kind}:{os.path.abspath(os.path.expanduser(path))}{question}{query}"
 
 
 def _merge(spec, options, kwargs):

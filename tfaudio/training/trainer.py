@@ -17,7 +17,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from tfaudio.atomic import atomic_path, write_json
 from tfaudio.backend import keras
+from tfaudio.data.spec import absolute_spec
 from tfaudio.training import callbacks as cb
 from tfaudio.training import losses, mixup, strategy as strategies
 from tfaudio.training.schedules import WarmupCosine
@@ -75,6 +77,7 @@ class TrainConfig:
     max_snr_db: float = 40.0
     gain_db: float = 0.0  # random gain in [-gain_db, gain_db]; 0: off
     time_shift_seconds: float = 0.0  # 0: off
+    speed_perturbation: float = 0.0  # speed factor in [1 - x, 1 + x]; 0: off
     augment_probability: float = 1.0
     # Two-stage fine-tuning of models with a `backbone`.
     freeze_backbone: bool = False
@@ -101,6 +104,8 @@ class TrainConfig:
             raise ValueError(f"`schedule` must be 'constant' or 'cosine'. Received: schedule={self.schedule!r}")
         if self.optimizer not in ("adam", "adamw", "sgd"):
             raise ValueError(f"`optimizer` must be adam, adamw or sgd. Received: optimizer={self.optimizer!r}")
+        if not 0 <= self.speed_perturbation < 1:
+            raise ValueError(f"`speed_perturbation` must be in [0, 1). Received: speed_perturbation={self.speed_perturbation!r}")
         if self.mixup < 0:
             raise ValueError(f"`mixup` must be >= 0. Received: mixup={self.mixup!r}")
         if self.strategy not in strategies.STRATEGIES:
@@ -190,6 +195,11 @@ def waveform_augmentations(config):
 
     layers = []
     p = config.augment_probability
+    if config.speed_perturbation:
+        from tfaudio.layers.speed_perturbation import SpeedPerturbation
+
+        x = config.speed_perturbation
+        layers.append(SpeedPerturbation(1 - x, 1 + x, probability=p, seed=config.seed + 5, name="speed_perturbation"))
     if config.time_shift_seconds:
         layers.append(
             TimeShift(config.time_shift_seconds, config.sample_rate, probability=p, seed=config.seed + 1, name="time_shift")
@@ -370,11 +380,7 @@ def _tensorboard_available():
 
 
 def _write_json(path, value):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_json(path, value)
 
 
 def _history(events_path):
@@ -408,7 +414,8 @@ def train(config, data=None, model=None, return_model=False):
     when it has one (`DataSplits.validation`), else the test split),
     `backup/` (`BackupAndRestore`; restarting the same command resumes from it,
     losing at most the current epoch, or the steps since the last
-    `backup_every_steps` backup), `events.jsonl` and TensorBoard logs in `logs/`.
+    `backup_every_steps` backup), `events.jsonl`, TensorBoard logs in `logs/`, and with matplotlib
+    `training_curves.png` and `confusion_matrix.png` (test split; `tfaudio.plots`).
 
     Returns:
         The metrics dict also written to `metrics.json`; with `return_model`,
@@ -464,6 +471,9 @@ def _train(config, data, model, return_model, strategy):
         _write_json(os.path.join(out, LABELS_FILE), list(labels))
         run_config = config.to_json()
         run_config.update({"out": out, "labels": list(labels), "num_replicas": replicas, "global_batch_size": batch})
+        # Paths as absolute ones, so `tfaudio evaluate RUN` works from any directory.
+        noise_dir = config.noise_dir and os.path.abspath(config.noise_dir)
+        run_config.update(data=absolute_spec(config.data), noise_dir=noise_dir)
         _write_json(os.path.join(out, RUN_CONFIG_FILE), run_config)
 
     # Model, under the strategy.
@@ -594,8 +604,12 @@ def _train(config, data, model, return_model, strategy):
         if os.path.isfile(best_path):
             with open(best_path, encoding="utf-8") as f:
                 result["best"] = json.load(f)
-        final_model.save(os.path.join(out, MODEL_FILE))
+        with atomic_path(os.path.join(out, MODEL_FILE)) as tmp:
+            final_model.save(tmp)
         _write_json(os.path.join(out, METRICS_FILE), result)
+        from tfaudio.plots import plot_run  # training_curves.png, confusion_matrix.png (needs matplotlib)
+
+        plot_run(out, result["history"], list(labels), model=final_model, test_ds=test_ds)
     if test:
         print(f"Test accuracy: {test.get('accuracy', math.nan):.4f}  loss: {test.get('loss', math.nan):.4f}", flush=True)
     return (result, final_model) if return_model else result
