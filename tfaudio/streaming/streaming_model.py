@@ -86,6 +86,13 @@ _CANNOT_STREAM = {
     "UpSampling2D": "upsampling in time is not defined frame by frame",
 }
 
+# Frame-wise unless their `axis` is time: why not, then.
+_AXIS_LAYERS = {
+    "BatchNormalization": "it normalises each frame position separately (axis is time)",
+    "LayerNormalization": "it normalises over time, i.e. over the window",
+    "Softmax": "a softmax over time depends on the whole window",
+}
+
 _FRAMEWISE_CLASSES = set()
 
 
@@ -359,24 +366,10 @@ class StreamingModel:
                 return [info]
             self._fail(op, "it folds the time axis into other axes (use Flatten or global pooling at the end)")
 
-        if name == "BatchNormalization":
+        if name in _AXIS_LAYERS:
             axes = [op.axis] if isinstance(op.axis, int) else list(op.axis)
             if any(a in (1, 1 - len(in_shapes[0])) for a in axes):
-                self._fail(op, "it normalises each frame position separately (axis is time)")
-            rules[id(node)] = ("apply",)
-            return [info]
-
-        if name == "LayerNormalization":
-            axes = [op.axis] if isinstance(op.axis, int) else list(op.axis)
-            if any(a in (1, 1 - len(in_shapes[0])) for a in axes):
-                self._fail(op, "it normalises over time, i.e. over the window")
-            rules[id(node)] = ("apply",)
-            return [info]
-
-        if name == "Softmax":
-            axes = [op.axis] if isinstance(op.axis, int) else list(op.axis)
-            if any(a in (1, 1 - len(in_shapes[0])) for a in axes):
-                self._fail(op, "a softmax over time depends on the whole window")
+                self._fail(op, _AXIS_LAYERS[name])
             rules[id(node)] = ("apply",)
             return [info]
 
