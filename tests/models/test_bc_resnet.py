@@ -70,8 +70,16 @@ def test_round_trips_and_tflite(tmp_path):
 
 def test_causal_time_padding_sees_no_future_samples():
     x = _kws.speech_commands_clips()[:4]
-    untouched = _kws.check_causal(lambda **kw: build("bc_resnet", 12, width=1, **kw), x)
-    assert untouched > 60
+    # No time stride: output frame t reads frontend frames <= t, so t <= 71 are untouched.
+    _kws.check_causal(lambda **kw: build("bc_resnet", 12, width=1, **kw), x, untouched=72)
+
+
+def test_valid_time_padding_needs_more_than_the_receptive_field():
+    with pytest.raises(ValueError, match="116 frames"):
+        build("bc_resnet", 12, time_padding="valid")
+    model = build("bc_resnet", 12, clip_seconds=1.5, time_padding="valid")
+    # 1.5 s: 1 + (24000 - 512) // 160 = 147 frames, minus 116 consumed by the unpadded time convolutions.
+    assert model.get_layer("avg_pool").input.shape[1] == 147 - 116
 
 
 def test_bad_arguments():
@@ -79,7 +87,7 @@ def test_bad_arguments():
         (dict(width=0.5), "width"),
         (dict(width=True), "width"),
         (dict(num_mel_bins=32), "num_mel_bins"),
-        (dict(time_padding="valid"), "time_padding"),
+        (dict(time_padding="full"), "time_padding"),
         (dict(dropout=-0.1), "dropout"),
     ]:
         with pytest.raises(ValueError, match=f"Received: {name}="):

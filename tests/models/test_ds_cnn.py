@@ -62,14 +62,23 @@ def test_shapes_round_trips_and_tflite(tmp_path):
 
 def test_causal_time_padding_sees_no_future_samples():
     x = _kws.speech_commands_clips()[:4]
-    untouched = _kws.check_causal(lambda **kw: build("ds_cnn", 12, **kw), x)
-    assert untouched > 30
+    # Causal: output frame t reads frontend frames <= 2 t (conv_1 has stride 2 in time), so t <= 35 are untouched.
+    _kws.check_causal(lambda **kw: build("ds_cnn", 12, **kw), x, untouched=36)
+
+
+def test_valid_time_padding_pads_no_time():
+    model = build("ds_cnn", 12, time_padding="valid")
+    # 97 frames (not centred) -> conv_1 10 frames stride 2: 44 -> four 3-frame depthwise convs: 36.
+    assert model.get_layer("avg_pool").input.shape[1] == 36
+    x = _kws.speech_commands_clips()[:4]
+    # Output frame t reads frontend frames 2 t .. 2 t + 9 + 2 * 8 = 2 t + 25: t <= 23 read only frames < 72.
+    _kws.check_causal(lambda **kw: build("ds_cnn", 12, **kw), x, untouched=24, time_padding="valid")
 
 
 def test_bad_arguments():
     for kwargs, name in [
         (dict(size="xl"), "size"),
-        (dict(time_padding="valid"), "time_padding"),
+        (dict(time_padding="full"), "time_padding"),
         (dict(input_norm="rms"), "input_norm"),
         (dict(dropout=1.0), "dropout"),
         (dict(frame_step_seconds=0.05), "frame_length_seconds"),

@@ -1,10 +1,10 @@
 """The device install (`pip install ./tfaudio-runtime`) in a fresh virtual environment, without TensorFlow.
 
 A full install exports a float and a full-int8 SincNet; the fresh environment has only
-tfaudio-runtime and its requirements, and `import tensorflow` fails there. Its `tfaudio bench`
-and `TFLiteModel` run both files on real Speech Commands clips, and the outputs are the same bits
-as the full install's for the same interpreter settings (same file, threads, LiteRT and NumPy:
-the runtime is pinned to this environment's versions of its requirements).
+tfaudio-runtime and its requirements, and `import tensorflow` fails there. Its `tfaudio bench`,
+`tfaudio evaluate` and `TFLiteModel` run both files on real Speech Commands clips, and the outputs
+are the same bits as the full install's for the same interpreter settings (same file, threads,
+LiteRT and NumPy: the runtime is pinned to this environment's versions of its requirements).
 
 Packages come from a wheelhouse, `$TFAUDIO_WHEELHOUSE` or `~/.cache/tfaudio/wheels`, with
 `pip install --no-index`, so a run installs offline. When the wheelhouse lacks one of the pinned
@@ -85,6 +85,11 @@ def exported(tmp_path_factory):
     """Float and full-int8 SincNet files exported by this (full) install, and real clips to run."""
     tmp = tmp_path_factory.mktemp("runtime_models")
     files = [sorted((SPEECH_COMMANDS / label).glob("*.wav"))[0] for label in LABELS]
+    for label in LABELS:  # a folder: data spec with three clips per class, for `tfaudio evaluate`
+        (tmp / "data" / label).mkdir(parents=True)
+        for clip in sorted((SPEECH_COMMANDS / label).glob("*.wav"))[:3]:
+            (tmp / "data" / label / clip.name).symlink_to(clip)
+    (tmp / "labels.json").write_text(json.dumps(LABELS))
     clips = np.stack([load_audio(f, sample_rate=SAMPLE_RATE)[0][: int(SAMPLE_RATE * CLIP_SECONDS)] for f in files])
     np.save(tmp / "clips.npy", clips)
     model = build("sincnet", len(LABELS), sample_rate=SAMPLE_RATE, clip_seconds=CLIP_SECONDS, **TINY)
@@ -144,3 +149,19 @@ def test_bench_and_outputs_match_the_full_install(runtime_venv, exported, tmp_pa
         for threads in (1, 2):
             full = TFLiteModel(path, num_threads=threads).predict(clips, batch_size=2)
             np.testing.assert_array_equal(np.load(tmp_path / f"{kind}_{threads}.npy"), full)
+
+
+def test_evaluate_matches_the_full_install(runtime_venv, exported, tmp_path):
+    tmp, paths, _ = exported
+    neutral = tmp_path / "cwd"  # no tfaudio folder here: `python -m` puts the working directory on sys.path
+    neutral.mkdir()
+    for kind, path in paths.items():
+        args = ["evaluate", "--model", path, "--data", f"folder:{tmp / 'data'}", "--split", "all"]
+        _run([str(runtime_venv / "tfaudio"), *args, "--out", str(tmp_path / f"{kind}_runtime.json")], env=_clean_env(),
+             cwd=neutral)  # fmt: skip
+        _run([sys.executable, "-m", "tfaudio", *args, "--out", str(tmp_path / f"{kind}_full.json")],
+             env=dict(_clean_env(), PYTHONPATH=str(REPO)), cwd=neutral)  # fmt: skip
+        runtime = json.loads((tmp_path / f"{kind}_runtime.json").read_text())
+        full = json.loads((tmp_path / f"{kind}_full.json").read_text())
+        assert runtime["examples"] == 3 * len(LABELS)
+        assert runtime == full

@@ -1,5 +1,7 @@
 """BC-ResNet (Kim et al. 2021): broadcasted residual learning for keyword spotting."""
 
+import math
+
 from tfaudio.backend import keras, register_serializable
 from tfaudio.layers.sub_spectral_normalization import SubSpectralNormalization
 from tfaudio.models import kws_frontend
@@ -70,7 +72,9 @@ class BCResNet(Task):
         input_norm: "peak" or None (see `DSCNN`). Defaults to "peak".
         time_padding: "same" (the reference) or "causal" (time padded in the
             past only, frames not centred: streamable one hop per call with
-            outputs equal to the whole-window model's). Defaults to "same".
+            outputs equal to the whole-window model's on the first window);
+            "valid" (no time padding; needs clips longer than the 116-frame
+            receptive field, 1.16 s at a 10 ms hop). Defaults to "same".
         **kwargs: `keras.Model` arguments (`name`, ...).
 
     Input shape:
@@ -117,6 +121,17 @@ class BCResNet(Task):
                 f"[20, 10, 5]). Received: num_mel_bins={num_mel_bins}, sub_spectral_groups={sub_spectral_groups}"
             )
         samples = clip_samples(sample_rate, clip_seconds)
+        if time_padding == "valid":
+            # Frames the unpadded time convolutions consume: head 4, dilated blocks 2 * (2*1 + 2*2 + 4*4 + 4*8), classifier 4.
+            consumed = 4 + 2 * sum(n * 2**stage for stage, n in enumerate(_STAGE_BLOCKS)) + 4
+            frame_length = int(round(frame_length_seconds * sample_rate))
+            frames = 1 + (samples - 2 ** int(math.ceil(math.log2(frame_length)))) // int(round(frame_step_seconds * sample_rate))
+            if frames <= consumed:
+                raise ValueError(
+                    f'time_padding="valid" needs more than {consumed} frames (the receptive field in time); the clip '
+                    f"gives {frames}. Use time_padding='causal' or longer clips. Received: time_padding='valid', "
+                    f"clip_seconds={clip_seconds}"
+                )
         chans = channels(width)
         pad = time_padding
 
@@ -149,6 +164,11 @@ class BCResNet(Task):
                 x = keras.layers.SpatialDropout2D(dropout, name=f"{name}_dropout")(x)
             # Broadcast the 1-D feature over frequency.
             terms = [aux_2d, x] if transition else [shortcut, aux_2d, x]
+            lost = int(aux_2d.shape[1]) - int(x.shape[1])  # frames the unpadded temporal conv consumed ("valid")
+            if lost:
+                # Align on each window's last frame, as the causal model does.
+                crop = keras.layers.Cropping2D(((lost, 0), (0, 0)), name=f"{name}_crop")
+                terms = [crop(t) for t in terms[:-1]] + [x]
             x = keras.layers.Add(name=f"{name}_add")(terms)
             return keras.layers.ReLU(name=f"{name}_relu")(x)
 

@@ -66,7 +66,8 @@ class DSCNN(Task):
         time_padding: "same" (the paper) or "causal": convolutions pad time in
             the past only and frontend frames are not centred, so the model can be
             made to stream one hop per call with outputs equal to the whole-window
-            model's (see `kws_frontend.TIME_PADDINGS`). Defaults to "same".
+            model's (see `kws_frontend.TIME_PADDINGS`); "valid" pads no time at all
+            (a stream then equals the model on every sliding window). Defaults to "same".
         **kwargs: `keras.Model` arguments (`name`, ...).
 
     Input shape:

@@ -12,7 +12,9 @@ INPUT_NORMS = ("peak", None)
 # centred, so every output frame depends on samples up to its own end and none after:
 # the model can run one hop per call with state (helper "stream", tfaudio.streaming)
 # and give the same outputs as on the whole window.
-TIME_PADDINGS = ("same", "causal")
+# "valid": time is not padded at all (the frontend as for "causal"): each output frame sees real
+# frames only, so a stream gives the whole-window model's output at every hop (a sliding window).
+TIME_PADDINGS = ("same", "causal", "valid")
 
 
 def validate(input_norm, time_padding, num_mel_bins, frame_length_seconds, frame_step_seconds):
@@ -44,7 +46,7 @@ def log_mel_features(waveform, sample_rate, num_mel_bins, frame_length_seconds, 
     """
     frame_length = int(round(frame_length_seconds * sample_rate))
     frame_step = int(round(frame_step_seconds * sample_rate))
-    causal = time_padding == "causal"
+    causal = time_padding != "same"
     frontend = LogMelSpectrogram(
         sample_rate=sample_rate,
         fft_length=2 ** int(math.ceil(math.log2(frame_length))),
@@ -77,8 +79,8 @@ def conv2d(x, filters, kernel_size, strides=(1, 1), dilation_rate=(1, 1), use_bi
            freq_padding="same", name=None):
     """A Conv2D (`filters` an int) or DepthwiseConv2D (`filters=None`) on `x` [batch, time, freq, channels].
 
-    Time is padded like Keras "same" or, with `time_padding="causal"`, by
-    `dilation * (kernel - 1)` frames in the past only; frequency like "same" or
+    Time is padded like Keras "same", with `time_padding="causal"` by
+    `dilation * (kernel - 1)` frames in the past only, with "valid" not at all; frequency like "same" or
     not at all (`freq_padding="valid"`). Explicit padding is a ZeroPadding2D
     before a "valid" convolution.
     """
@@ -90,6 +92,8 @@ def conv2d(x, filters, kernel_size, strides=(1, 1), dilation_rate=(1, 1), use_bi
         kwargs["padding"] = "valid"
         if time_padding == "causal":
             time_pads = (dt * (kt - 1), 0)
+        elif time_padding == "valid":
+            time_pads = (0, 0)
         else:
             time_pads = _same_pads(int(x.shape[1]), kt, st, dt)
         freq_pads = _same_pads(int(x.shape[2]), kf, sf, df) if freq_padding == "same" else (0, 0)
