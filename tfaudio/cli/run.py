@@ -27,14 +27,13 @@ def run(args):
     from tfaudio.bench import tflite_latency
     from tfaudio.cli.evaluate import evaluate
     from tfaudio.cli.export import export
-    from tfaudio.cli.main import main
+    from tfaudio.training import train
 
     data = args.data or f"fsdd:{common.default_fsdd_root()}"
     out = args.out
     print(f"== train {args.model} on {data} ({args.epochs} epochs) -> {out}", flush=True)
-    code = main(
+    train(_train_config(
         [
-            "train",
             "--model", args.model,
             "--data", data,
             "--epochs", str(args.epochs),
@@ -46,9 +45,7 @@ def run(args):
             "--quiet",
             *args.train_arg,
         ]
-    )  # fmt: skip
-    if code:
-        return code
+    ))  # fmt: skip
 
     summary = {"model": args.model, "data": data, "epochs": args.epochs, "results": {}}
     exports = {
@@ -75,6 +72,17 @@ def run(args):
     atomic.write_text(os.path.join(out, "summary.md"), table)
     print("\n" + table)
     return 0
+
+
+def _train_config(argv):
+    """The `TrainConfig` of `tfaudio train` options (the run's own, then --train-arg ones)."""
+    import argparse
+
+    from tfaudio.cli import train as train_cli
+
+    parser = argparse.ArgumentParser(prog="tfaudio run --train-arg")
+    train_cli.add_arguments(parser)
+    return train_cli.config_from_args(parser.parse_args(argv))
 
 
 def _size(path):

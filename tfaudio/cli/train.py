@@ -83,6 +83,9 @@ def add_arguments(parser):
     g.add_argument("--fine-tune-epochs", type=int, default=0, help="Then unfreeze the backbone for this many epochs.")
     g.add_argument("--fine-tune-learning-rate", type=float, default=None,
                    help="Learning rate of the fine-tuning stage. Defaults to --learning-rate / 10.")
+    parser.add_argument("--precise-bn", type=int, default=0, metavar="BATCHES",
+                        help="After training, re-estimate BatchNorm statistics on this many training batches "
+                        "(precise BN; deep CNNs after short runs need it). 0: off. Defaults to 0.")
 
 
 def config_from_args(args):
@@ -130,6 +133,7 @@ def config_from_args(args):
         steps_per_epoch=args.steps_per_epoch,
         backup_every_steps=args.backup_every_steps,
         cache=None if args.cache == "none" else args.cache,
+        precise_bn_batches=args.precise_bn,
         verbose=2 if args.quiet else "auto",
     )
 
