@@ -31,6 +31,8 @@ setup(
         "optimize": ["tf-keras>=2.21,<2.22", "tensorflow-model-optimization>=0.8"],
         "io": ["tensorflow-io>=0.37"],
         "plot": ["matplotlib>=3.7"],
+        # `tfaudio detect mic`: live microphone input.
+        "sounddevice": ["sounddevice>=0.4"],
         "dev": [
             "matplotlib>=3.7",
             "pytest>=8",

@@ -96,11 +96,16 @@ def _version(distribution):
 
 def device_info():
     """dict: cpu_model, board, cores (logical), cores_usable (this process' affinity), memory_bytes,
-    os, os_release, platform, machine (architecture), python, litert / numpy / tfaudio versions."""
+    load_average (1, 5, 15 min: other work on the machine while it was measured), os, os_release,
+    platform, machine (architecture), python, litert / numpy / tfaudio versions."""
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         usable = os.cpu_count()
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):  # Windows
+        load = None
     from tfaudio import __version__
 
     return {
@@ -109,6 +114,7 @@ def device_info():
         "cores": os.cpu_count(),
         "cores_usable": usable,
         "memory_bytes": memory_bytes(),
+        "load_average": load,
         "os": platform.system(),
         "os_release": platform.release(),
         "platform": platform.platform(),

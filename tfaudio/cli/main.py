@@ -26,6 +26,7 @@ COMMANDS = {
     "bench": "tfaudio.cli.bench",
     "run": "tfaudio.cli.run",
     "download": "tfaudio.cli.download",
+    "detect": "tfaudio.cli.detect",
 }
 
 

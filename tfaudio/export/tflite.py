@@ -88,7 +88,8 @@ def to_tflite(
         max_representative_examples: int. Calibration examples used at most.
         metadata: dict or None. JSON-serialisable facts stored in the file
             under "tfaudio" (e.g. labels, sample rate); `TFLiteModel.metadata`
-            reads them back. A model whose input goes straight into a
+            reads them back. A tfaudio `Task`'s `sample_rate` and `clip_seconds`
+            are added unless given. A model whose input goes straight into a
             `PeakNormalization` layer also gets `"input_normalization"`: its
             calibration clips are peak-normalised, and `TFLiteModel` normalises
             inputs before quantising them, which full int8 needs to keep quiet
@@ -110,6 +111,9 @@ def to_tflite(
     if metadata is not None and not isinstance(metadata, dict):
         raise ValueError(f"`metadata` must be a dict or None. Received: metadata={metadata!r}")
     metadata = dict(metadata or {})
+    for key in ("sample_rate", "clip_seconds"):  # a tfaudio Task's input format, for runners and the CLI
+        if getattr(model, key, None) is not None:
+            metadata.setdefault(key, getattr(model, key))
     prepare = None
     normalization = leading_peak_normalization(model)
     if normalization is not None:
