@@ -667,7 +667,9 @@ def _train(config, data, model, return_model, strategy):
         _write_json(os.path.join(out, METRICS_FILE), result)
         from tfaudio.plots import plot_run  # training_curves.png, confusion_matrix.png (needs matplotlib)
 
-        plot_run(out, result["history"], list(labels), model=final_model, test_ds=test_ds)
+        # Predicting under MultiWorkerMirroredStrategy needs every worker: no confusion plot there.
+        multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        plot_run(out, result["history"], list(labels), model=final_model, test_ds=None if multi_worker else test_ds)
     # The backup goes only once the outputs are written: a kill while writing them reruns just
     # the final evaluation and writes from the backup, instead of training again from epoch 0.
     import shutil
