@@ -6,11 +6,12 @@ from tfaudio.errors import AudioError
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("io", "data", "ops", "layers", "models", "training", "export", "bench", "converters")
+_SUBPACKAGES = ("io", "data", "ops", "layers", "models", "training", "export", "runtime", "bench", "converters")
 
 
 def __getattr__(name):
-    # Sub-packages import TensorFlow; load them on first use so `import tfaudio` stays cheap.
+    # Sub-packages load on first use so `import tfaudio` stays cheap (most import TensorFlow;
+    # io, runtime and bench do not).
     if name in _SUBPACKAGES:
         return importlib.import_module(f"tfaudio.{name}")
     raise AttributeError(f"module 'tfaudio' has no attribute {name!r}")

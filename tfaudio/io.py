@@ -13,6 +13,11 @@ Conversions `load_audio` applies, in this order:
    (aliased) as linear interpolation would do.
 
 Every problem with a file is raised as `tfaudio.AudioError` whose message starts with the path.
+Files that decode but would give silently wrong audio are refused too: a WAV whose data chunk is
+shorter than its header declares (a cut-off download or copy), a FLAC/Ogg/MP3 that decodes to
+fewer frames than its header promises, and sample rates below `MIN_SAMPLE_RATE` (a damaged
+header; no recording is made at 1 Hz). Durations are checked from the header, before decoding,
+so `max_seconds` refuses a 2-hour file without reading it.
 """
 
 import os
@@ -27,6 +32,13 @@ from tfaudio.errors import AudioError
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
 
 RESAMPLE_QUALITIES = ("QQ", "LQ", "MQ", "HQ", "VHQ")
+
+# Lowest file sample rate accepted (Hz); lower rates come from damaged headers.
+MIN_SAMPLE_RATE = 1000
+
+# Frames decoded per read: memory follows the data actually decoded, never a damaged header's
+# frame count.
+_BLOCK_SAMPLES = 1 << 20
 
 # First bytes of the containers libsndfile reads, to tell "truncated/corrupt X" from "not audio".
 _MAGIC = (
@@ -88,25 +100,112 @@ def _open_checks(path):
         raise AudioError(f"{path}: not a regular file")
     if os.path.getsize(path) == 0:
         raise AudioError(f"{path}: empty file (0 bytes)")
+    try:
+        open(path, "rb").close()
+    except OSError as e:
+        raise AudioError(f"{path}: cannot be read ({e.strerror})") from e
     return path
 
 
-def _duration_checks(path, frames, rate, min_seconds, max_seconds):
-    if frames == 0:
-        raise AudioError(f"{path}: no samples (zero-length audio)")
-    seconds = frames / rate
+def _header_checks(path, info, min_seconds, max_seconds):
+    """Checks what the header states: sample rate, frame count, duration."""
+    if info.samplerate < MIN_SAMPLE_RATE:
+        raise AudioError(
+            f"{path}: implausible sample rate {info.samplerate} Hz (below {MIN_SAMPLE_RATE} Hz; damaged header?)"
+        )
+    if info.frames == 0:
+        kind = "" if info.format == "WAV" else f", or a truncated {info.format} file"
+        raise AudioError(f"{path}: no samples (zero-length audio{kind})")
+    seconds = info.frames / info.samplerate
     if min_seconds is not None and seconds < min_seconds:
         raise AudioError(f"{path}: too short, {seconds:.3f} s < min_seconds={min_seconds}")
     if max_seconds is not None and seconds > max_seconds:
         raise AudioError(f"{path}: too long, {seconds:.3f} s > max_seconds={max_seconds}")
 
 
+def _wav_data_shortfall(path):
+    """For a RIFF/WAVE file: `(declared_bytes, present_bytes)` of its data chunk when the file
+    holds less than the header declares, else None. libsndfile itself quietly shortens such
+    files to what is there (a WAV cut after 100 bytes loads as 28 samples)."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        size = os.fstat(f.fileno()).st_size
+        position = 12
+        while position + 8 <= size:
+            f.seek(position)
+            chunk = f.read(8)
+            chunk_id, chunk_size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if chunk_id == b"data":
+                present = size - position - 8
+                # 0xFFFFFFFF (and 0) are written by streaming encoders that never knew the length.
+                if chunk_size not in (0, 0xFFFFFFFF) and chunk_size > present:
+                    return chunk_size, present
+                return None
+            position += 8 + chunk_size + (chunk_size & 1)
+    return None
+
+
+def _integrity_check(path, f):
+    """Cheap check that the sample data the header promises is present, without decoding it all."""
+    if f.format == "WAV":
+        shortfall = _wav_data_shortfall(path)
+        if shortfall is not None:
+            declared, present = shortfall
+            raise AudioError(
+                f"{path}: truncated WAV file: the header declares {declared} bytes of samples, "
+                f"the file holds {present}"
+            )
+    elif f.seekable():
+        # FLAC, Ogg, MP3...: the last frame must decode. libsndfile seeks without decoding it all.
+        try:
+            f.seek(f.frames - 1)
+            last = f.read(1, dtype="float32")
+        except (sf.SoundFileError, RuntimeError) as e:
+            raise AudioError(f"{path}: truncated or corrupt {f.format} file: its last frame cannot be read ({e})") from e
+        if len(last) != 1:
+            raise AudioError(f"{path}: truncated {f.format} file: the header declares {f.frames} frames, fewer are present")
+
+
+def _open(path):
+    try:
+        return sf.SoundFile(path)
+    except (sf.SoundFileError, RuntimeError, TypeError, ValueError) as e:
+        raise AudioError(f"{path}: {_unreadable_reason(path, e)}") from e
+
+
+def _read_all(path, f):
+    """Decodes the whole file in blocks: float32 [frames, channels]; AudioError if short or damaged."""
+    blocks, total = [], 0
+    block_frames = max(1, _BLOCK_SAMPLES // f.channels)
+    try:
+        while True:
+            block = f.read(block_frames, dtype="float32", always_2d=True)
+            if len(block):
+                blocks.append(block)
+                total += len(block)
+            if len(block) < block_frames:
+                break
+    except (sf.SoundFileError, RuntimeError) as e:
+        raise AudioError(
+            f"{path}: truncated or corrupt {f.format} file: decoding failed after {total} of {f.frames} frames ({e})"
+        ) from e
+    if total < f.frames:
+        raise AudioError(f"{path}: truncated {f.format} file: decoded {total} of the {f.frames} frames its header declares")
+    if len(blocks) == 1:
+        return blocks[0]
+    return np.concatenate(blocks) if blocks else np.zeros((0, f.channels), np.float32)
+
+
 def audio_info(path, min_seconds=None, max_seconds=None):
     """Cheap header-only check of an audio file, without decoding the samples.
 
     Catches what the header shows: a missing/empty file, bytes that are not audio, a truncated
-    header, zero samples and (when asked) a duration outside `[min_seconds, max_seconds]`.
-    NaN/Inf samples and damaged sample data are only found by `load_audio`.
+    header, zero samples, an implausible sample rate and (when asked) a duration outside
+    `[min_seconds, max_seconds]`; and a file cut short (a WAV's data chunk is compared with the
+    file size, other formats decode their last frame). NaN/Inf samples and damage in the middle
+    of the sample data are only found by `load_audio`.
 
     Args:
         path: str or path-like. The audio file.
@@ -122,12 +221,13 @@ def audio_info(path, min_seconds=None, max_seconds=None):
     min_seconds = _check_seconds("min_seconds", min_seconds)
     max_seconds = _check_seconds("max_seconds", max_seconds)
     path = _open_checks(path)
-    try:
-        info = sf.info(path)
-    except (sf.SoundFileError, RuntimeError) as e:
-        raise AudioError(f"{path}: {_unreadable_reason(path, e)}") from e
-    _duration_checks(path, info.frames, info.samplerate, min_seconds, max_seconds)
-    return info
+    with _open(path) as f:
+        if f.format == "WAV":
+            _integrity_check(path, f)  # a cut WAV's header frame count is already shortened
+        _header_checks(path, f, min_seconds, max_seconds)
+        if f.format != "WAV":
+            _integrity_check(path, f)
+    return sf.info(path)
 
 
 def resample(audio, orig_rate, target_rate, quality="HQ"):
@@ -174,8 +274,9 @@ def load_audio(path, sample_rate=None, mono=True, *, min_seconds=None, max_secon
 
     Raises:
         AudioError: the message names the path and the reason: file not found, empty file,
-            truncated/corrupt header, not a recognised audio format, no samples, NaN/Inf
-            samples, too short / too long.
+            truncated/corrupt header, not a recognised audio format, no samples, fewer
+            samples than the header declares, an implausible sample rate, NaN/Inf samples,
+            too short / too long.
         ValueError: bad arguments.
 
     Example:
@@ -188,11 +289,11 @@ def load_audio(path, sample_rate=None, mono=True, *, min_seconds=None, max_secon
     max_seconds = _check_seconds("max_seconds", max_seconds)
     quality = _check_quality(quality)
     path = _open_checks(path)
-    try:
-        audio, rate = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.SoundFileError, RuntimeError) as e:
-        raise AudioError(f"{path}: {_unreadable_reason(path, e)}") from e
-    _duration_checks(path, audio.shape[0], rate, min_seconds, max_seconds)
+    with _open(path) as f:
+        if f.format == "WAV":
+            _integrity_check(path, f)
+        _header_checks(path, f, min_seconds, max_seconds)  # before decoding anything
+        audio, rate = _read_all(path, f), f.samplerate
     finite = np.isfinite(audio)
     if not finite.all():
         bad = np.flatnonzero(~finite.all(axis=1))

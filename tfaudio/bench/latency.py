@@ -1,4 +1,4 @@
-"""On-device style latency of a `.tflite` model with the ai_edge_litert interpreter."""
+"""On-device style latency of a `.tflite` model with the ai_edge_litert interpreter (no TensorFlow)."""
 
 import os
 import platform
@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from tfaudio.export.tflite import TFLiteModel
+from tfaudio.runtime import TFLiteModel
 
 
 def tflite_latency(path, num_threads=1, runs=100, warmup=10, batch_size=1, seed=0):

@@ -3,8 +3,33 @@
 import dataclasses
 import random
 
+import numpy as np
+
 from tfaudio.errors import AudioError
-from tfaudio.io import audio_info
+from tfaudio.io import audio_info, load_audio
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationReport:
+    """What `Split.validate` found in a split whose files are all usable.
+
+    Args:
+        files: int. Files checked.
+        seconds: float. Their total duration (from the headers).
+        silent: tuple of str or None. Files whose samples are all zero: allowed (a `_silence_`
+            class may be exactly that) but counted, since a whole silent class usually means a
+            broken export. None when the samples were not decoded (`decode=False`).
+    """
+
+    files: int
+    seconds: float
+    silent: tuple = None
+
+    def __str__(self):
+        text = f"{self.files} audio files, {self.seconds / 3600:.2f} h"
+        if self.silent is not None:
+            text += f", {len(self.silent)} all-zero (silent)"
+        return text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,22 +64,45 @@ class Split:
     def __iter__(self):
         return iter(zip(self.paths, self.labels))
 
-    def validate(self, min_seconds=None, max_seconds=None, max_reported=20):
-        """Header check of every file (`tfaudio.io.audio_info`), so a long job fails before it starts.
+    def validate(self, min_seconds=None, max_seconds=None, max_reported=20, decode=False):
+        """Checks every file, so a long job fails before it starts, and reports what it found.
+
+        Without `decode`, a header check (`tfaudio.io.audio_info`: format, sample rate, duration,
+        a file cut short). With `decode`, every file is decoded (`tfaudio.io.load_audio`) as
+        well, which also finds NaN/Inf samples and damage inside the data, and counts the
+        all-zero files.
+
+        Args:
+            min_seconds: float or None. Shortest duration allowed. Defaults to None.
+            max_seconds: float or None. Longest duration allowed (checked from the header,
+                before decoding). Defaults to None.
+            max_reported: int. Bad files listed in the error. Defaults to 20.
+            decode: bool. Decode every file too. Defaults to False.
+
+        Returns:
+            `ValidationReport`.
 
         Raises:
             AudioError: listing every bad file (up to `max_reported`) with its reason.
         """
-        problems = []
+        problems, silent = [], []
+        seconds = 0.0
         for path in self.paths:
             try:
-                audio_info(path, min_seconds=min_seconds, max_seconds=max_seconds)
+                info = audio_info(path, min_seconds=min_seconds, max_seconds=max_seconds)
+                if decode:
+                    audio, _ = load_audio(path, mono=False)
+                    if not np.any(audio):
+                        silent.append(path)
             except AudioError as e:
                 problems.append(str(e))
+                continue
+            seconds += info.frames / info.samplerate
         if problems:
             shown = "\n  ".join(problems[:max_reported])
             more = f"\n  ... and {len(problems) - max_reported} more" if len(problems) > max_reported else ""
             raise AudioError(f"{len(problems)} of {len(self.paths)} audio files are bad:\n  {shown}{more}")
+        return ValidationReport(len(self.paths), seconds, tuple(silent) if decode else None)
 
 
 def label_index(names):

@@ -19,7 +19,7 @@ generated from `metadata_schema.fbs`). It is loaded from its file, without
 importing the `mediapipe` package: 0.2 s and 27 MB instead of the 6.5 s and
 690 MB that `import mediapipe.tasks.metadata...` costs (it loads MediaPipe's
 task runtime first). So writing needs `mediapipe` installed (the [mediapipe]
-extra); reading needs nothing but this module.
+extra). `tfaudio.runtime.read_metadata` reads tfaudio's entry without TensorFlow.
 """
 
 import importlib.util
@@ -29,34 +29,19 @@ import os
 import sys
 import zipfile
 
-METADATA_NAME = "tfaudio"
+from tfaudio.runtime.metadata import (  # noqa: F401  (read_metadata re-exported)
+    METADATA_NAME,
+    metadata_entries,
+    model_bytes,
+    read_metadata,
+)
+
 STANDARD_METADATA_NAME = "TFLITE_METADATA"
 LABEL_FILE = "labels.txt"
 
 # AudioProperties arrived in metadata schema 1.3.0; nothing newer is written.
 MIN_PARSER_VERSION = "1.3.0"
 _FILE_IDENTIFIER = b"M001"
-
-
-def _as_bytes(model):
-    if isinstance(model, (bytes, bytearray)):
-        return bytes(model)
-    with open(model, "rb") as f:
-        return f.read()
-
-
-def read_metadata(model):
-    """The tfaudio metadata dict of a `.tflite` model (path or bytes); `{}` when it has none."""
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    data = _as_bytes(model)
-    root = schema.Model.GetRootAsModel(data, 0)
-    for i in range(root.MetadataLength()):
-        entry = root.Metadata(i)
-        if entry.Name() is not None and entry.Name().decode() == METADATA_NAME:
-            raw = root.Buffers(entry.Buffer()).DataAsNumpy()
-            return json.loads(bytes(raw).decode("utf-8"))
-    return {}
 
 
 def _set_metadata_buffer(model, name, payload):
@@ -241,18 +226,10 @@ def _output_classes(model):
 def read_standard_metadata(model):
     """`(ModelMetadataT, {file name: bytes})` of a `.tflite` model, or `(None, {})` without standard metadata.
 
-    Reading uses the same schema module as writing (so it needs `mediapipe`);
-    it is what tests and `tfaudio` users call to inspect a file.
+    Parsing uses the same schema module as writing (so it needs `mediapipe`).
     """
-    from tensorflow.lite.python import schema_py_generated as tflite_schema
-
-    data = _as_bytes(model)
-    root = tflite_schema.Model.GetRootAsModel(data, 0)
-    payload = None
-    for i in range(root.MetadataLength()):
-        entry = root.Metadata(i)
-        if entry.Name() is not None and entry.Name().decode() == STANDARD_METADATA_NAME:
-            payload = bytes(root.Buffers(entry.Buffer()).DataAsNumpy())
+    data = model_bytes(model)
+    payload = metadata_entries(data).get(STANDARD_METADATA_NAME)
     if payload is None:
         return None, {}
     schema = metadata_schema()

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from tfaudio.backend import keras, register_serializable
+from tfaudio.runtime.normalization import peak_normalize  # noqa: F401  (the NumPy twin, re-exported)
 
 
 @register_serializable
@@ -58,16 +59,6 @@ class PeakNormalization(keras.layers.Layer):
         config = super().get_config()
         config.update({"floor": self.floor})
         return config
-
-
-def peak_normalize(x, floor=1e-3):
-    """NumPy version of `PeakNormalization` for arrays `[batch, ...]` (what runners do before quantising)."""
-    import numpy as np
-
-    x = np.asarray(x, np.float32)
-    axes = tuple(range(1, x.ndim))
-    peak = np.abs(x).max(axis=axes, keepdims=True) if x.size else np.ones([1] * x.ndim, np.float32)
-    return (x / np.maximum(peak, np.float32(floor))).astype(np.float32)
 
 
 def leading_peak_normalization(model):
