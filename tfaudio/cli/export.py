@@ -50,11 +50,19 @@ def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=
             config.get("clip_seconds") or 1.0,
             max_examples=calibration_examples,
         )
-    # Labels and the input format travel inside the .tflite file too (TFLiteModel.metadata).
-    metadata = {"labels": labels} if labels is not None else {}
-    metadata.update({k: config[k] for k in ("sample_rate", "clip_seconds") if config.get(k) is not None})
+    # Labels and the input format travel inside the .tflite file: tfaudio's metadata for its runner,
+    # standard TFLite Model Metadata for MediaPipe (the output is then probabilities).
+    metadata = {k: config[k] for k in ("sample_rate", "clip_seconds") if config.get(k) is not None}
+    num_classes = model.outputs[0].shape[-1]
     path = to_tflite(
-        model, out, quantize=quantize, representative_data=representative, int8_io=int8_io, metadata=metadata
+        model,
+        out,
+        quantize=quantize,
+        representative_data=representative,
+        int8_io=int8_io,
+        metadata=metadata,
+        labels=labels if labels is not None else [str(i) for i in range(num_classes)],
+        sample_rate=config.get("sample_rate") or getattr(model, "sample_rate", None),
     )
     if labels is not None:
         # Labels travel with the .tflite file so `tfaudio evaluate` and apps can read them.

@@ -15,6 +15,7 @@ COMMANDS = {
     "train": "tfaudio.cli.train",
     "evaluate": "tfaudio.cli.evaluate",
     "export": "tfaudio.cli.export",
+    "predict": "tfaudio.cli.predict",
     "bench": "tfaudio.cli.bench",
     "run": "tfaudio.cli.run",
 }

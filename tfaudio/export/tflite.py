@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from tfaudio.export.tflite_metadata import write_metadata, write_standard_metadata
+from tfaudio.export.tflite_metadata import metadata_schema, write_metadata, write_standard_metadata
 from tfaudio.layers.peak_normalization import leading_peak_normalization
 # The runner moved to tfaudio.runtime (no TensorFlow); these names stay importable from here.
 from tfaudio.runtime import TFLiteModel, tflite_op_names  # noqa: F401
@@ -114,8 +114,9 @@ def to_tflite(
             for files whose runner must peak-normalise inputs before quantising
             them (int8_io, int16x8), `"input_normalization"` added.
         labels: list of str or None. Class names in output order; makes the
-            file a standard audio classifier (see above). Needs `mediapipe`
-            for the metadata schema (the [mediapipe] extra).
+            file a standard audio classifier (see above). The metadata schema
+            comes with `mediapipe` (the [mediapipe] extra); without it the
+            file gets the softmax and tfaudio's metadata only, with a warning.
         sample_rate: int or None. The input's sample rate for the standard
             metadata; defaults to `metadata["sample_rate"]`, then to
             `model.sample_rate` (tfaudio models have it).
@@ -129,7 +130,6 @@ def to_tflite(
     Raises:
         ValueError: bad arguments, or a model that needs ops outside the TFLite
             builtins (the message names them).
-        ImportError: `labels` given without `mediapipe` installed.
     """
     if quantize not in QUANTIZE_MODES:
         raise ValueError(f"`quantize` must be one of {QUANTIZE_MODES}. Received: quantize={quantize!r}")
@@ -144,6 +144,11 @@ def to_tflite(
         if isinstance(labels, str) or not hasattr(labels, "__len__"):
             raise ValueError(f"`labels` must be a list of class names. Received: labels={labels!r}")
         labels = [str(label) for label in labels]
+        num_classes = model.outputs[0].shape[-1]
+        if num_classes is not None and len(labels) != num_classes:
+            raise ValueError(
+                f"`labels` must have one name per output class ({num_classes}). Received: {len(labels)} labels"
+            )
         metadata["labels"] = labels
         sample_rate = sample_rate or metadata.get("sample_rate") or getattr(model, "sample_rate", None)
         if sample_rate is None:
@@ -152,6 +157,9 @@ def to_tflite(
                 "`sample_rate`. Received: sample_rate=None"
             )
         metadata.setdefault("sample_rate", int(sample_rate))
+        samples = model.inputs[0].shape[-1]
+        if samples:
+            metadata.setdefault("clip_seconds", samples / int(sample_rate))
     softmax = labels is not None and logits
     metadata["output"] = "probabilities" if (softmax or not logits) else "logits"
 
@@ -205,7 +213,7 @@ def to_tflite(
 
     if metadata != {"output": "logits"}:  # a file without tfaudio metadata outputs logits too
         flatbuffer = write_metadata(flatbuffer, metadata)
-    if labels is not None:
+    if labels is not None and _has_metadata_schema():
         flatbuffer = write_standard_metadata(
             flatbuffer,
             labels,
@@ -221,6 +229,15 @@ def to_tflite(
         f.write(flatbuffer)
     os.replace(partial, path)
     return path
+
+
+def _has_metadata_schema():
+    try:
+        metadata_schema()
+    except ImportError as e:
+        warnings.warn(f"{e}\nThe file is written without it: tfaudio's runner reads it, MediaPipe refuses it.")
+        return False
+    return True
 
 
 def _description(model, labels, sample_rate, quantize):
