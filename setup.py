@@ -27,6 +27,8 @@ setup(
         "convert": ["safetensors>=0.4"],
         "optimize": ["tf-keras>=2.21,<2.22", "tensorflow-model-optimization>=0.8"],
         "io": ["tensorflow-io>=0.37"],
+        # The TFLite metadata schema for MediaPipe-loadable .tflite files (tfaudio.export.tflite_metadata).
+        "mediapipe": ["mediapipe>=1.2"],
         "dev": [
             "pytest>=8",
             "safetensors>=0.4",
@@ -36,6 +38,7 @@ setup(
             "scipy>=1.11",
             "torch>=2.4",
             "transformers>=4.45",
+            "mediapipe>=1.2",
         ],
     },
     entry_points={"console_scripts": ["tfaudio=tfaudio.cli.main:main"]},

@@ -34,11 +34,12 @@ def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=
         raise SystemExit("error: --model must be a Keras model (run folder or .keras), not a .tflite file")
     model = load(str(model_file))
     labels = common.labels_for(model_file, run_dir)
+    config = common.run_config(run_dir)
     if fmt == "saved_model":
-        return to_saved_model(model, out, version=version, labels=labels)
+        rate = config.get("sample_rate") or getattr(model, "sample_rate", None)
+        return to_saved_model(model, out, version=version, labels=labels, sample_rate=rate)
 
     representative = None
-    config = common.run_config(run_dir)
     if quantize in ("int8", "int16x8"):
         data = data or config.get("data")
         if not data:
