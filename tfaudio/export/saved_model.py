@@ -23,9 +23,10 @@ the graph runs by TensorFlow Serving or the loaded signature (InvalidArgument wi
 
 import json
 import os
-import shutil
 
 import tensorflow as tf
+
+from tfaudio.atomic import atomic_path
 
 AGGREGATIONS = ("mean", "max")
 
@@ -318,9 +319,6 @@ def to_saved_model(model, export_dir, version=1, labels=None, sample_rate=None, 
     archive.track(model)
     for name, (fn, input_signature) in functions.signatures().items():
         archive.add_endpoint(name, fn, input_signature=input_signature)
-    partial = f"{path}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    archive.write_out(partial, verbose=False)
     facts = {
         "labels": [str(label) for label in labels],
         "sample_rate": sample_rate,
@@ -328,11 +326,10 @@ def to_saved_model(model, export_dir, version=1, labels=None, sample_rate=None, 
         "hop_seconds": hop / sample_rate,
         "aggregate": aggregate,
     }
-    os.makedirs(os.path.join(partial, "assets.extra"), exist_ok=True)
-    with open(os.path.join(partial, "assets.extra", "tfaudio.json"), "w", encoding="utf-8") as f:
-        json.dump(facts, f, indent=2)
     # TF Serving polls the folder: a version appears complete or not at all.
-    if os.path.isdir(path):
-        shutil.rmtree(path)
-    os.replace(partial, path)
+    with atomic_path(path) as tmp:
+        archive.write_out(tmp, verbose=False)
+        os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+        with open(os.path.join(tmp, "assets.extra", "tfaudio.json"), "w", encoding="utf-8") as f:
+            json.dump(facts, f, indent=2)
     return path

@@ -1,6 +1,5 @@
 """Conversion of Keras models to TFLite with builtin ops only (the runner is `tfaudio.runtime.TFLiteModel`)."""
 
-import os
 import re
 import warnings
 
@@ -8,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from tfaudio.atomic import write_bytes
 from tfaudio.export.tflite_metadata import metadata_schema, write_metadata, write_standard_metadata
 from tfaudio.layers.peak_normalization import leading_peak_normalization
 # The runner moved to tfaudio.runtime (no TensorFlow); these names stay importable from here.
@@ -222,12 +222,7 @@ def to_tflite(
             description=_description(model, labels, int(sample_rate), quantize),
             version=str(metadata.get("version", 1)),
         )
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    partial = f"{path}.partial"
-    with open(partial, "wb") as f:
-        f.write(flatbuffer)
-    os.replace(partial, path)
+    write_bytes(path, flatbuffer)
     return path
 
 
