@@ -30,20 +30,6 @@ def _arrays(ds):
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def _plain_litert(path, clips):
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=path)
-    interpreter.allocate_tensors()
-    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
-    rows = []
-    for clip in clips:
-        interpreter.set_tensor(inp["index"], clip[None])
-        interpreter.invoke()
-        rows.append(interpreter.get_tensor(out["index"])[0].copy())
-    return np.stack(rows)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=5)
@@ -51,7 +37,7 @@ def main():
     args = p.parse_args()
 
     from tests.conftest import fsdd_root
-    from tests.export._mediapipe import clip_scores
+    from tests.export._mediapipe import clip_scores, plain_litert_scores
     from tfaudio.backend import keras
     from tfaudio.data import fsdd
     from tfaudio.export import TFLiteModel, to_tflite
@@ -76,7 +62,7 @@ def main():
             path = os.path.join(tmp, f"{name}.tflite")
             to_tflite(model, path, quantize=quantize, representative_data=x_calib, labels=list(labels))
             runner = TFLiteModel(path).predict(x_test, batch_size=50)
-            plain = _plain_litert(path, x_test)
+            plain = plain_litert_scores(path, x_test)
             mediapipe, _ = clip_scores(path, x_test, 8000, len(labels))
             report[name] = {
                 "runner_accuracy": float((runner.argmax(-1) == y_test).mean()),

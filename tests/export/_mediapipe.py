@@ -1,4 +1,4 @@
-"""Running a `.tflite` file through MediaPipe's AudioClassifier (clips and stream modes), as apps do."""
+"""Running a `.tflite` file as other clients do: MediaPipe's AudioClassifier (clips and stream modes), bare LiteRT."""
 
 import numpy as np
 
@@ -62,3 +62,18 @@ def stream_scores(path, clips, sample_rate, num_classes, block=None):
             chunk = stream[start : start + block]
             classifier.classify_async(AudioData.create_from_array(chunk, sample_rate), round(1000 * start / sample_rate))
     return np.stack(results)
+
+
+def plain_litert_scores(path, clips):
+    """Outputs [n, classes] of a bare `ai_edge_litert` interpreter fed each raw clip: no tfaudio code on the way."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    rows = []
+    for clip in clips:
+        interpreter.set_tensor(inp["index"], np.asarray(clip, np.float32)[None])
+        interpreter.invoke()
+        rows.append(interpreter.get_tensor(out["index"])[0].copy())
+    return np.stack(rows)

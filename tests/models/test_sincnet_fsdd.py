@@ -9,8 +9,8 @@ file fed raw clips by a bare LiteRT interpreter keeps that accuracy.
 
 import numpy as np
 import pytest
-from ai_edge_litert.interpreter import Interpreter
 
+from tests.export._mediapipe import plain_litert_scores
 from tests.harness import assert_builtin_only
 from tfaudio.backend import keras
 from tfaudio.data import fsdd as fsdd_dataset
@@ -88,25 +88,12 @@ def test_tflite_int8_accuracy_within_one_point_of_float(predictions):
     assert int8_acc >= float_acc - 0.01, (int8_acc, float_acc)
 
 
-def _plain_litert_top1(path, clips):
-    """Top-1 of a bare `ai_edge_litert` interpreter fed each raw clip: no tfaudio code on the way."""
-    interpreter = Interpreter(model_path=path)
-    interpreter.allocate_tensors()
-    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
-    top1 = []
-    for clip in clips:
-        interpreter.set_tensor(inp["index"], clip[None].astype(np.float32))
-        interpreter.invoke()
-        top1.append(int(interpreter.get_tensor(out["index"])[0].argmax()))
-    return np.array(top1)
-
-
 @pytest.mark.slow
 def test_plain_litert_int8_on_raw_clips_keeps_tfaudios_int8_accuracy(trained, files, predictions):
     """The int8 file is self-contained: its peak normalisation runs in float inside the graph."""
     _, x_test, y_test, _ = trained
     _, float_pred, int8_pred, _ = predictions
-    plain = _plain_litert_top1(files["int8"], x_test)
+    plain = plain_litert_scores(files["int8"], x_test).argmax(-1)  # no tfaudio code on the way
     np.testing.assert_array_equal(plain, int8_pred)
     assert (plain == y_test).mean() >= (float_pred == y_test).mean() - 0.01
 
