@@ -25,3 +25,8 @@ def __getattr__(name):
 
 
 __all__ = ["AudioError", "__version__", "predict", *_SUBPACKAGES]
+
+# Keras' own `load_model` finds tfaudio classes after `import tfaudio` (see tfaudio.registration).
+from tfaudio import registration as _registration  # noqa: E402
+
+_registration.install()

@@ -110,7 +110,8 @@ def to_tflite(
         max_representative_examples: int. Calibration examples used at most.
         metadata: dict or None. JSON-serialisable facts stored in the file
             under "tfaudio" (e.g. sample rate, clip length); `TFLiteModel.metadata`
-            reads them back, with `"output"` ("probabilities" or "logits") and,
+            reads them back. A tfaudio `Task`'s `sample_rate` and `clip_seconds`
+            are added unless given, and `"output"` ("probabilities" or "logits") and,
             for files whose runner must peak-normalise inputs before quantising
             them (int8_io, int16x8), `"input_normalization"` added.
         labels: list of str or None. Class names in output order; makes the
@@ -140,6 +141,9 @@ def to_tflite(
     if metadata is not None and not isinstance(metadata, dict):
         raise ValueError(f"`metadata` must be a dict or None. Received: metadata={metadata!r}")
     metadata = dict(metadata or {})
+    for key in ("sample_rate", "clip_seconds"):  # a tfaudio Task's input format, for runners and the CLI
+        if getattr(model, key, None) is not None:
+            metadata.setdefault(key, getattr(model, key))
     if labels is not None:
         if isinstance(labels, str) or not hasattr(labels, "__len__"):
             raise ValueError(f"`labels` must be a list of class names. Received: labels={labels!r}")
