@@ -92,6 +92,12 @@ def _cases(r):
              "--frames-per-hop applies to Keras models"),
             (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--threshold", "high"], "--threshold"),
         ],
+        "predict": [
+            (["predict", f"{r}/ok/yes/a.wav", "--model", f"{r}/missing.tflite"], "missing.tflite"),
+            (["predict", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite"], "fake.tflite: not a valid TFLite model"),
+            (["predict", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--top-k", "0"], "top_k=0"),
+            (["predict", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--format", "xml"], "--format"),
+        ],
         "download": [  # no network: file:// URLs
             (["download", "nope"], "invalid choice: 'nope'"),
             (["download", "fsdd", "--url", f"file://{r}/missing.tar.gz", "--root", f"{r}/dl", "--quiet"],

@@ -47,28 +47,18 @@ def _install(point, count):
 
         callbacks.keras.Model.save_weights = save_weights
         callbacks.write_json = write_json
-    elif point == "checkpoint":
-        original = callbacks.atomic_path
+    elif point in ("checkpoint", "final"):
+        module, name = (callbacks, "last.keras") if point == "checkpoint" else (trainer, "model.keras")
+        original = module.atomic_path
 
         @contextlib.contextmanager
         def atomic_path(path):
             with original(path) as tmp:
                 yield tmp
-                if path.endswith("last.keras") and due():
+                if path.endswith(name) and due():
                     die()
 
-        callbacks.atomic_path = atomic_path
-    elif point == "final":
-        original = trainer.atomic_path
-
-        @contextlib.contextmanager
-        def atomic_path(path):
-            with original(path) as tmp:
-                yield tmp
-                if path.endswith("model.keras") and due():
-                    die()
-
-        trainer.atomic_path = atomic_path
+        module.atomic_path = atomic_path
     else:
         raise ValueError(f"unknown kill point {point!r}")
 
