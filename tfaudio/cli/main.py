@@ -23,6 +23,7 @@ COMMANDS = {
     "train": "tfaudio.cli.train",
     "evaluate": "tfaudio.cli.evaluate",
     "export": "tfaudio.cli.export",
+    "predict": "tfaudio.cli.predict",
     "bench": "tfaudio.cli.bench",
     "run": "tfaudio.cli.run",
     "download": "tfaudio.cli.download",
