@@ -47,6 +47,13 @@ class TrainConfig:
     gain_db: float = 0.0  # random gain in [-gain_db, gain_db]; 0: off
     time_shift_seconds: float = 0.0  # 0: off
     speed_perturbation: float = 0.0  # speed factor in [1 - x, 1 + x]; 0: off
+    # Background noise as the TensorFlow speech_commands training mixes it (BackgroundNoise): recordings
+    # from background_noise_dir, else the data's own (speech_commands: _background_noise_ or training _silence_).
+    background_noise: object = False  # True, False, or "auto": only when the data has its own noise
+    background_noise_dir: str = None
+    background_frequency: float = 0.8
+    background_volume: float = 0.1
+    label_smoothing: float = 0.0
     augment_probability: float = 1.0
     # Two-stage fine-tuning of models with a `backbone`.
     freeze_backbone: bool = False
@@ -76,6 +83,17 @@ class TrainConfig:
             raise ValueError(f"`optimizer` must be adam, adamw or sgd. Received: optimizer={self.optimizer!r}")
         if not 0 <= self.speed_perturbation < 1:
             raise ValueError(f"`speed_perturbation` must be in [0, 1). Received: speed_perturbation={self.speed_perturbation!r}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"`label_smoothing` must be in [0, 1). Received: label_smoothing={self.label_smoothing!r}")
+        if self.background_noise not in (True, False, "auto"):
+            raise ValueError(
+                f"`background_noise` must be True, False or 'auto'. Received: background_noise={self.background_noise!r}"
+            )
+        if not 0.0 <= self.background_frequency <= 1.0 or self.background_volume < 0:
+            raise ValueError(
+                "`background_frequency` must be in [0, 1] and `background_volume` >= 0. Received: "
+                f"background_frequency={self.background_frequency!r}, background_volume={self.background_volume!r}"
+            )
         if not isinstance(self.precise_bn_batches, int) or self.precise_bn_batches < 0:
             raise ValueError(
                 f"`precise_bn_batches` must be an int >= 0. Received: precise_bn_batches={self.precise_bn_batches!r}"

@@ -33,6 +33,8 @@ def prepare_datasets(train_ds, test_ds, num_classes, config):
     """Mixup (soft labels) on training batches, auto-shard options, prefetch."""
     if config.mixup:
         train_ds = mixup.mixup_dataset(train_ds, config.mixup, num_classes, seed=config.seed)
+    elif config.label_smoothing:
+        train_ds = mixup.one_hot_dataset(train_ds, num_classes)
     train_ds = strategies.shard_options(train_ds).prefetch(tf.data.AUTOTUNE)
     return train_ds, prepare_eval_dataset(test_ds, num_classes, config)
 
@@ -41,6 +43,6 @@ def prepare_eval_dataset(ds, num_classes, config):
     """A test or validation dataset as `prepare_datasets` leaves it (one-hot labels with mixup); None stays None."""
     if ds is None:
         return None
-    if config.mixup:
+    if config.mixup or config.label_smoothing:
         ds = mixup.one_hot_dataset(ds, num_classes)
     return strategies.shard_options(ds).prefetch(tf.data.AUTOTUNE)

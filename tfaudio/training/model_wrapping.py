@@ -1,6 +1,8 @@
 """The model a run fits: waveform augmentations in front, SpecAugment after the frontend, float32 frontends
 and logits under mixed precision; the weights stay shared with the registry model."""
 
+import inspect
+
 from tfaudio.backend import keras
 
 
@@ -13,6 +15,28 @@ def is_frontend(layer):
     sub-model is not).
     """
     return getattr(type(layer), "is_frontend", False) is True
+
+
+def _has_own_noise(data):
+    return isinstance(data, str) and data.startswith("speech_commands:")
+
+
+def background_noise_source(config):
+    """`{"noise_dir": ...}` or `{"noise_files": [...]}` for `BackgroundNoise`: the config's folder, else
+    the training data's own noise (a speech_commands spec: `tfaudio.data.speech_commands_noise_files`)."""
+    if config.background_noise_dir:
+        return {"noise_dir": config.background_noise_dir}
+    from tfaudio.data import spec as data_spec
+    from tfaudio.data.speech_commands import speech_commands_files, speech_commands_noise_files
+
+    kind, path, options = data_spec.parse_spec(config.data) if config.data else (None, None, {})
+    if kind != "speech_commands":
+        raise ValueError(
+            "Background noise needs a noise folder (--background-noise-dir) unless the data is a "
+            f"speech_commands: spec, whose own noise is used. Received: data={config.data!r}"
+        )
+    accepted = inspect.signature(speech_commands_files).parameters
+    return {"noise_files": list(speech_commands_noise_files(path, **{k: v for k, v in options.items() if k in accepted}))}
 
 
 def waveform_augmentations(config):
@@ -31,6 +55,22 @@ def waveform_augmentations(config):
     if config.time_shift_seconds:
         layers.append(
             TimeShift(config.time_shift_seconds, config.sample_rate, probability=p, seed=config.seed + 1, name="time_shift")
+        )
+    if config.background_noise == "auto" and not config.background_noise_dir and not _has_own_noise(config.data):
+        print(f"No background noise for {config.data!r} (not a speech_commands: spec; give --background-noise-dir).",
+              flush=True)
+    elif config.background_noise or config.background_noise_dir:
+        from tfaudio.layers.background_noise import BackgroundNoise
+
+        layers.append(
+            BackgroundNoise(
+                **background_noise_source(config),
+                max_volume=config.background_volume,
+                probability=config.background_frequency,
+                sample_rate=config.sample_rate,
+                seed=config.seed + 5,
+                name="background_noise",
+            )
         )
     if config.gain_db:
         layers.append(RandomGain(-config.gain_db, config.gain_db, probability=p, seed=config.seed + 2, name="random_gain"))

@@ -17,6 +17,8 @@ import os
 import shutil
 import time
 
+import tensorflow as tf
+
 from tfaudio.atomic import atomic_path, write_json
 from tfaudio.backend import keras
 from tfaudio.data.spec import absolute_spec
@@ -174,13 +176,14 @@ class _Run:
 
     def fit_stage(self, stage, learning_rate, first_epoch, last_epoch, final):
         """Compiles for `stage` and fits epochs `[first_epoch, last_epoch)`, backed up under backup/STAGE."""
-        config, soft = self.config, bool(self.config.mixup)
+        config = self.config
+        soft = bool(config.mixup or config.label_smoothing)
         total = max(last_epoch - first_epoch, 1) * self.steps_per_epoch
         with self.strategy.scope():
             optimizer = make_optimizer(config, learning_rate, total, int(config.warmup_epochs * self.steps_per_epoch))
             self.train_model.compile(
                 optimizer=optimizer,
-                loss=losses.classification_loss(soft_labels=soft),
+                loss=losses.classification_loss(soft_labels=soft, label_smoothing=config.label_smoothing),
                 metrics=[losses.accuracy_metric(soft_labels=soft)],
                 jit_compile=False,
             )
@@ -188,11 +191,11 @@ class _Run:
         # re-runs a logged epoch (its new row wins) rather than losing a row.
         callbacks = [
             cb.EpochLog(self.events_path, stage=stage),
-            keras.callbacks.BackupAndRestore(
+            cb.AtomicBackupAndRestore(
                 os.path.join(self.backup_root, stage),
+                restore_dir=os.path.join(self.out, "backup", stage),  # every worker restores the chief's backup
                 save_freq=config.backup_every_steps or "epoch",
-                double_checkpoint=True,
-                delete_checkpoint=final,
+                delete_checkpoint=False,
             ),
         ]
         if self.chief:
@@ -267,7 +270,13 @@ class _Run:
             write_json(os.path.join(self.out, METRICS_FILE), result)
             from tfaudio.plots import plot_run  # training_curves.png, confusion_matrix.png (needs matplotlib)
 
-            plot_run(self.out, result["history"], self.labels, model=final_model, test_ds=self.test_ds)
+            # Predicting under MultiWorkerMirroredStrategy needs every worker: no confusion plot there.
+            multi_worker = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            test_ds = None if multi_worker else self.test_ds
+            plot_run(self.out, result["history"], self.labels, model=final_model, test_ds=test_ds)
+        # The backup goes only once the outputs are written: a kill while writing them reruns just
+        # the final evaluation and writes from the backup, instead of training again from epoch 0.
+        shutil.rmtree(self.backup_root, ignore_errors=True)
         if test:
             print(f"Test accuracy: {test.get('accuracy', math.nan):.4f}  loss: {test.get('loss', math.nan):.4f}", flush=True)
         return result, final_model
