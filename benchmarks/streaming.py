@@ -35,7 +35,6 @@ sys.path.insert(0, str(REPO))
 
 from tfaudio.io import load_audio  # noqa: E402
 from tfaudio.streaming.detector import Detector, softmax  # noqa: E402
-from tfaudio.streaming.recognize_commands import RecognizeCommands  # noqa: E402
 
 SAMPLE_RATE = 16000
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
@@ -91,15 +90,31 @@ def pink_noise(length, rng, level_db):
     return (pink / np.abs(pink).max() * 10 ** (level_db / 20)).astype(np.float32)
 
 
-def detections(times, probs, labels, threshold, warmup_seconds, **settings):
-    recognizer = RecognizeCommands(labels, threshold=threshold, **settings)
-    found = []
-    for t, p in zip(times, probs):
-        if t < warmup_seconds:
+def smoothed(times, probs, warmup_seconds, average_window_seconds, minimum_count):
+    """RecognizeCommands' averaged scores per hop (None where fewer than `minimum_count` hops)."""
+    keep = times >= warmup_seconds
+    times, probs = times[keep], probs[keep]
+    csum = np.concatenate([np.zeros((1, probs.shape[1])), np.cumsum(probs, axis=0)])
+    first = np.searchsorted(times, times - average_window_seconds, side="right")
+    count = np.arange(1, len(times) + 1) - first
+    average = (csum[1:] - csum[first]) / np.maximum(count, 1)[:, None]
+    return times, average, count >= minimum_count
+
+
+def detections(smooth, labels, threshold, suppression_seconds, ignore=("_silence_", "_unknown_")):
+    """The `RecognizeCommands` decisions on pre-averaged scores (same rule, one pass per threshold)."""
+    times, average, enough = smooth
+    top = np.argmax(average, axis=1)
+    score = average[np.arange(len(top)), top]
+    candidates = np.nonzero(enough & (score > threshold))[0]
+    found, previous, previous_time = [], None, -np.inf
+    for k in candidates:
+        label = labels[top[k]]
+        if label == previous and times[k] - previous_time <= suppression_seconds:
             continue
-        hit = recognizer.update(t, p)
-        if hit is not None:
-            found.append((t, hit[0], hit[1]))
+        previous, previous_time = label, times[k]
+        if label not in ignore:
+            found.append((float(times[k]), label, float(score[k])))
     return found
 
 
@@ -246,11 +261,15 @@ def benchmark_run(run, train, labels, by_label, noise, rng, args, settings):
         window_top = [run_labels[int(i)] for i in np.argmax(window_logits, axis=1)]
         truth = np.array(keyword_labels)
 
+        smooth = {key: smoothed(*scores[key], warmup, settings["average_window_seconds"], settings["minimum_count"])
+                  for key in scores}  # fmt: skip
+
         def rates(threshold):
-            found = detections(*scores["keywords"], run_labels, threshold, warmup, **settings)
+            suppression = settings["suppression_seconds"]
+            found = detections(smooth["keywords"], run_labels, threshold, suppression)
             hit_rate, delays, keyword_fa = score_keywords(found, keyword_events, keyword_labels)
-            fa_unknown = len(detections(*scores["unknown"], run_labels, threshold, warmup, **settings))
-            fa_noise = len(detections(*scores["noise"], run_labels, threshold, warmup, **settings))
+            fa_unknown = len(detections(smooth["unknown"], run_labels, threshold, suppression))
+            fa_noise = len(detections(smooth["noise"], run_labels, threshold, suppression))
             return hit_rate, delays, keyword_fa, fa_unknown, fa_noise
 
         hours = {key: (len(audio) / SAMPLE_RATE - warmup) / 3600 for key, audio in
