@@ -11,13 +11,13 @@ the ranges they see in use). The file's "tfaudio" metadata says how to drive it 
 `tfaudio.streaming.StreamingRunner`).
 """
 
-import os
 import warnings
 
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from tfaudio.atomic import write_bytes
 from tfaudio.export.tflite import _offending_ops
 from tfaudio.export.tflite_metadata import write_metadata
 
@@ -182,13 +182,7 @@ def to_streaming_tflite(
     if labels is not None:
         metadata["labels"] = [str(x) for x in labels]
     flatbuffer = write_metadata(flatbuffer, metadata)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    partial = f"{path}.partial"
-    with open(partial, "wb") as f:
-        f.write(flatbuffer)
-    os.replace(partial, path)
-    return path
+    return write_bytes(path, flatbuffer)
 
 
 def _outputs(frozen, structure, args):
