@@ -1,9 +1,11 @@
 """How fast is the LogMelSpectrogram frontend, in Keras and TFLite, compared with librosa and kapre?
 
 One run measures, on the same real FSDD clips (8 kHz, 1 s, padded/cropped):
-  * tfaudio LogMelSpectrogram with gain_stages=2 (the default) and 1: Keras eager, Keras graph
-    (tf.function), TFLite float and full int8 (batch 32 and 1 on the same dynamic-batch model),
-    and the int8 error vs float;
+  * tfaudio LogMelSpectrogram's training path (tf.signal.rfft; what `fit` and Keras inference
+    run): Keras graph (tf.function) at batch 32 and 1, Keras eager at batch 32;
+  * its export path (the builtin DFT convolution, traced inside `builtin_ops_only()` as
+    `to_tflite` does) with gain_stages=2 (the default) and 1: Keras graph, TFLite float and full
+    int8 (batch 32 and 1 on the same dynamic-batch model), and the int8 error vs float;
   * librosa.feature.melspectrogram + power_to_db, one clip at a time (float32 input);
   * kapre 0.3 `get_melspectrogram_layer` (tf.signal.stft) in Keras graph mode, and kapre's TFLite
     variant (STFTTflite/MagnitudeTflite, batch 1 only).
@@ -35,6 +37,7 @@ tf.config.threading.set_inter_op_parallelism_threads(1)
 from tfaudio.backend import keras  # noqa: E402
 from tfaudio.export import TFLiteModel, tflite_op_names, to_tflite  # noqa: E402
 from tfaudio.layers import LogMelSpectrogram  # noqa: E402
+from tfaudio.ops.stft import builtin_ops_only  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLE_RATE, SAMPLES = 8000, 8000
@@ -130,6 +133,14 @@ def main():
     work = tempfile.mkdtemp(prefix="frontend_speed_")
     runners, notes = {}, []
 
+    layer = LogMelSpectrogram(
+        sample_rate=SAMPLE_RATE, fft_length=FFT_LENGTH, frame_step=FRAME_STEP, num_mel_bins=NUM_MEL_BINS
+    )
+    train_graph = tf.function(layer, input_signature=[tf.TensorSpec([None, SAMPLES], tf.float32)])
+    runners["tfaudio keras graph, training path (FFT) (batch 32)"] = (batched(train_graph, BATCH), clips)
+    runners["tfaudio keras graph, training path (FFT) (batch 1)"] = (batched(train_graph, 1), clips)
+    runners["tfaudio keras eager, training path (FFT) (batch 32)"] = (batched(layer, BATCH), clips)
+
     sizes, int8_error = {}, {}
     for stages in (2, 1):  # 2 is the default (int8-friendly gain staging), 1 the plain graph
         tag = f"gain_stages={stages}"
@@ -139,10 +150,9 @@ def main():
         )
         inputs = keras.Input((SAMPLES,))
         model = keras.Model(inputs, layer(inputs))
-        graph = tf.function(lambda x, layer=layer: layer(x), input_signature=[tf.TensorSpec([None, SAMPLES], tf.float32)])
-        if stages == 2:
-            runners[f"tfaudio keras eager, {tag} (batch 32)"] = (batched(layer, BATCH), clips)
-        runners[f"tfaudio keras graph, {tag} (batch 32)"] = (batched(graph, BATCH), clips)
+        with builtin_ops_only():  # the export path, as to_tflite traces it
+            graph = tf.function(layer).get_concrete_function(tf.TensorSpec([None, SAMPLES], tf.float32))
+        runners[f"tfaudio keras graph, export path (DFT) {tag} (batch 32)"] = (batched(graph, BATCH), clips)
 
         float_path = to_tflite(model, os.path.join(work, f"logmel{stages}_float.tflite"))
         # Calibrate on the even clips, measure int8 error on the odd ones.
@@ -153,7 +163,8 @@ def main():
             for batch_size in (BATCH, 1):
                 runners[f"tfaudio tflite {kind}, {tag} (batch {batch_size})"] = (batched(runner, batch_size), clips)
         sizes[tag] = dict(float_bytes=os.path.getsize(float_path), int8_bytes=os.path.getsize(int8_path))
-        expected = model.predict(clips[1::2], verbose=0)
+        with builtin_ops_only():
+            expected = layer(clips[1::2]).numpy()
         error = np.abs(int8_runner.predict(clips[1::2]) - expected)
         peak = expected.max(axis=(1, 2), keepdims=True)
         int8_error[tag] = {
@@ -223,7 +234,9 @@ def main():
         "",
         f"{len(clips)} FSDD clips, 1 s at 8 kHz; fft_length={FFT_LENGTH}, frame_step={FRAME_STEP}, "
         f"num_mel_bins={NUM_MEL_BINS}; one thread everywhere; best of {args.repeats} interleaved passes (shared machine: absolute rates are noisy, compare within a run). "
-        f"TF {tf.__version__}, librosa {librosa_version}, kapre {kapre_version}.",
+        f"TF {tf.__version__}, librosa {librosa_version}, kapre {kapre_version}. Command: `python benchmarks/frontend_speed.py "
+        f"--clips {args.clips} --repeats {args.repeats}`; run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         "",
         "| method | clips/s | x librosa | x kapre (Keras graph) |",
         "|---|---:|---:|---:|",

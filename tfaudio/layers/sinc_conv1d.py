@@ -4,12 +4,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfaudio.backend import USE_LEGACY_KERAS, keras, register_serializable
-from tfaudio.ops import sinc
+from tfaudio.ops import polyphase, sinc
 
 _PADDINGS = ("valid", "same")
-# Samples per row of the polyphase layout (see `SincConv1D.call`): the smallest multiple of the
-# stride at least this large. 16 was fastest in float and int8 on XNNPACK (x86 AVX2) for 251 taps.
-_BLOCK = 16
 
 
 @register_serializable
@@ -32,11 +29,11 @@ class SincConv1D(keras.layers.Layer):
     variables are frozen (`tfaudio.export.to_tflite`) it folds into a constant and
     the layer converts to a single TFLite `CONV_2D`, float or int8.
 
-    The convolution runs in a polyphase layout: the waveform is reshaped into rows of
-    `block` samples (16, or the smallest multiple of `stride` above it) and convolved
-    with a kernel that computes `block / stride` consecutive outputs per row, then
-    reshaped back. The result is the same cross-correlation (up to float summation
-    order), but the convolution has `block` input channels instead of one. A
+    The convolution runs in a polyphase layout (`tfaudio.ops.polyphase`): the waveform
+    is reshaped into rows of 16 samples (or the smallest multiple of `stride` above)
+    and convolved with a kernel that computes `16 / stride` consecutive outputs per
+    row, then reshaped back. The result is the same cross-correlation (up to float
+    summation order), but the convolution has 16 input channels instead of one. A
     one-channel convolution with hundreds of taps runs far off the fast int8 kernels:
     on XNNPACK (x86 AVX2) SincNet's 80 x 251 layer took ~7x longer in int8 than in
     float; in this layout int8 and float are within ~2x of each other and float is
@@ -152,24 +149,8 @@ class SincConv1D(keras.layers.Layer):
             samples = _length(x)
             total = tf.maximum((-(-samples // self.stride) - 1) * self.stride + self.kernel_size - samples, 0)
             x = tf.pad(x, [[0, 0], [total // 2, total - total // 2]])
-        samples = _length(x)
-        frames = tf.maximum(-(-(samples - self.kernel_size + 1) // self.stride), 0)
-        block = self.stride * -(-_BLOCK // self.stride)
-        phases = block // self.stride
-        rows = -(-(self.kernel_size + block - self.stride) // block)  # kernel rows
-        blocks = -(-frames // phases)  # output rows
-        # Zero-pad or crop the signal to whole input rows, then one row per `block` samples.
-        needed = (blocks + rows - 1) * block
-        if not isinstance(needed, int) or needed > samples:
-            x = tf.pad(x, [[0, 0], [0, tf.maximum(needed - samples, 0)]])
-        if not isinstance(needed, int) or needed < samples:
-            x = tf.slice(x, [0, 0], [-1, needed])
-        x = tf.reshape(x, [-1, blocks + rows - 1, block])
-        kernel = _polyphase_kernel(tf.cast(self.kernel(), self.compute_dtype), block, self.stride, rows)
-        y = tf.nn.conv1d(x, kernel, stride=1, padding="VALID")  # [batch, blocks, phases * filters]
-        y = tf.reshape(y, [-1, blocks * phases, self.filters])
-        # SLICE (not a strided slice) drops the outputs of the last row past the end.
-        return tf.slice(y, [0, 0, 0], [-1, frames, -1])
+        kernel = tf.cast(self.kernel(), self.compute_dtype)
+        return polyphase.polyphase_conv1d(x, kernel, self.stride)
 
     def compute_output_shape(self, input_shape):
         batch, samples = input_shape[0], input_shape[1]
@@ -200,23 +181,6 @@ class SincConv1D(keras.layers.Layer):
 def _length(x):
     """Static length of `x` `[batch, samples]` when known, else a scalar tensor."""
     return x.shape[1] if x.shape[1] is not None else tf.shape(x)[1]
-
-
-def _polyphase_kernel(kernel, block, stride, rows):
-    """`[rows, block, (block // stride) * filters]` kernel from `kernel` `[taps, filters]`.
-
-    Output channel `p * filters + f` of input row `u` is output `u * block / stride + p`:
-    `w[m, j, p * filters + f] = kernel[block * m + j - stride * p, f]`, zero off the taps.
-    A GATHER with constant indices from the kernel and a zero row, so the TFLite converter
-    folds it into the CONV_2D filter constant (a PAD before it stayed in the graph).
-    """
-    taps, filters = kernel.shape
-    phases = block // stride
-    m, j, p = np.meshgrid(np.arange(rows), np.arange(block), np.arange(phases), indexing="ij")
-    tap = block * m + j - stride * p
-    index = np.where((tap >= 0) & (tap < taps), tap, taps).astype(np.int32)
-    padded = tf.concat([kernel, tf.zeros([1, filters], kernel.dtype)], axis=0)
-    return tf.reshape(tf.gather(padded, index), [rows, block, phases * filters])
 
 
 class _ArrayInitializer:
