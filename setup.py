@@ -1,6 +1,12 @@
 """tfaudio: audio and speech classification in Keras, from model.fit to TFLite and TF Serving."""
 
+import pathlib
+
 from setuptools import find_packages, setup
+
+# The TensorFlow-free requirements, shared with the device distribution in tfaudio-runtime/.
+RUNTIME = pathlib.Path(__file__).resolve().parent / "tfaudio-runtime" / "requirements.txt"
+RUNTIME_REQUIRES = [line.strip() for line in RUNTIME.read_text().splitlines() if line.strip()[:1].isalnum()]
 
 setup(
     name="tfaudio",
@@ -12,14 +18,11 @@ setup(
     packages=find_packages(include=["tfaudio", "tfaudio.*"]) + ["tfaudio.converters"],
     package_dir={"tfaudio.converters": "converters"},
     install_requires=[
+        *RUNTIME_REQUIRES,
         # `tensorflow` rather than `tensorflow-cpu`: tf-keras (for the [optimize] path)
         # depends on it by name, and the same wheel runs on CPU and GPU machines.
         "tensorflow>=2.21,<2.22",
         "keras>=3.10",
-        "numpy>=1.26",
-        "soundfile>=0.12",
-        "soxr>=0.3",
-        "ai-edge-litert>=1.2",
         # `tfaudio train` writes TensorBoard logs; TF 2.21 no longer installs it.
         "tensorboard>=2.19",
     ],
@@ -27,7 +30,9 @@ setup(
         "convert": ["safetensors>=0.4"],
         "optimize": ["tf-keras>=2.21,<2.22", "tensorflow-model-optimization>=0.8"],
         "io": ["tensorflow-io>=0.37"],
+        "plot": ["matplotlib>=3.7"],
         "dev": [
+            "matplotlib>=3.7",
             "pytest>=8",
             "safetensors>=0.4",
             "tf-keras>=2.21,<2.22",

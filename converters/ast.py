@@ -17,6 +17,7 @@ import sys
 
 import numpy as np
 
+from tfaudio.atomic import atomic_path
 from tfaudio.converters.checkpoint import Checkpoint
 
 _PREFIX = "audio_spectrogram_transformer."
@@ -203,7 +204,8 @@ def convert(src_dir, out_path=None, clip_seconds=None, max_length=None, frequenc
     port_classifier(model, ckpt, source_grid)
     ckpt.check_all_used()
     if out_path is not None:
-        model.save(out_path)
+        with atomic_path(out_path) as tmp:
+            model.save(tmp)
     return model
 
 

@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 
+from tfaudio.atomic import atomic_path
 from tfaudio.converters.checkpoint import Checkpoint
 
 # === Config mapping ===
@@ -231,7 +232,8 @@ def convert(
         )
     ckpt.check_all_used()
     if out_path is not None:
-        model.save(out_path)
+        with atomic_path(out_path) as tmp:
+            model.save(tmp)
     return model
 
 

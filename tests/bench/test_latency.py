@@ -1,23 +1,13 @@
 """tflite_latency: reports its fields for float and int8 models; bad arguments are named."""
 
-import numpy as np
 import pytest
 
-from tfaudio.backend import keras
 from tfaudio.bench import tflite_latency
-from tfaudio.export import to_tflite
 
 
-@pytest.fixture(scope="module")
-def paths(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("latency")
-    inputs = keras.Input((64,))
-    model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Dense(16, activation="relu")(inputs)))
-    x = np.random.default_rng(0).uniform(-1, 1, (8, 64)).astype("float32")
-    return {
-        "float": to_tflite(model, str(tmp / "f.tflite")),
-        "int8": to_tflite(model, str(tmp / "q.tflite"), quantize="int8", representative_data=x, int8_io=True),
-    }
+@pytest.fixture
+def paths(dense_tflite):
+    return dense_tflite
 
 
 @pytest.mark.parametrize("kind", ["float", "int8"])

@@ -8,6 +8,7 @@ import pytest
 
 from tfaudio.cli.evaluate import evaluate
 from tfaudio.cli.main import build_parser, main
+from tfaudio.errors import UserError
 from tfaudio.export import TFLiteModel
 from tfaudio.models import load
 
@@ -103,5 +104,5 @@ def test_every_command_has_help(capsys):
 
 
 def test_missing_model_is_named(tmp_path):
-    with pytest.raises(SystemExit, match="no model at"):
+    with pytest.raises(UserError, match="no model at"):
         evaluate(str(tmp_path / "nothing.keras"), data="fsdd:x")

@@ -80,4 +80,4 @@ def test_train_sincnet_on_fsdd_writes_the_run_folder(fsdd, tmp_path):
 def test_bad_override_is_reported(fsdd, tmp_path, capsys):
     code = main(["train", "--model", "sincnet", "--data", f"fsdd:{fsdd}", "--out", str(tmp_path), "--override", "oops"])
     assert code == 2
-    assert "KEY=VALUE" in capsys.readouterr().out
+    assert "KEY=VALUE" in capsys.readouterr().err

@@ -119,3 +119,85 @@ def test_prepare_esc50_fold_split(tmp_path):
     assert all(os.path.basename(p).startswith("5-") for p in test.paths)
     with pytest.raises(ValueError, match="Received: test_fold=9"):
         dl.prepare_esc50(tmp_path, test_fold=9)
+
+
+def _sc_12class_members(top=""):
+    wav = _wav_bytes(16000)
+    members = {f"{top}{w}/{s}_nohash_0.wav": wav for w in ("yes", "no") for s in ("aa11", "bb22", "cc33")}
+    members.update({f"{top}_unknown_/bed_{s}_nohash_0.wav.wav": wav for s in ("aa11", "dd44")})
+    members.update({f"{top}_silence_/{i}.wav": wav for i in range(2)})
+    return members
+
+
+def test_download_speech_commands_test_set_offline(tmp_path, capsys):
+    archive = _tar(tmp_path / "test_set.tar.gz", _sc_12class_members("./"))
+    spec = dl.download("speech_commands_test", root=tmp_path / "cache", url=archive.as_uri())
+    assert spec.startswith("speech_commands:") and spec.endswith("extracted")
+    train, test, labels = files_from_spec(spec + "?split=none")
+    assert labels == ["_silence_", "_unknown_", "no", "yes"] and len(train) == 10 and test is None
+    err = capsys.readouterr().err
+    assert "archive.tar.gz [" in err and "100%" in err  # the progress bar, on stderr
+    assert sorted(os.listdir(tmp_path / "cache" / "speech_commands_test")) == [".extracted", "extracted"]
+
+
+def test_download_speech_commands_gives_the_speech_commands_spec(tmp_path):
+    wav = _wav_bytes(16000)
+    members = {f"{w}/{s}_nohash_0.wav": wav for w in ("yes", "no", "bed") for s in ("aa11", "bb22", "cc33", "dd44")}
+    members["_background_noise_/noise.wav"] = _wav_bytes(16000 * 3)
+    members["testing_list.txt"] = b"yes/aa11_nohash_0.wav\nno/aa11_nohash_0.wav\nbed/aa11_nohash_0.wav\n"
+    members["validation_list.txt"] = b"yes/bb22_nohash_0.wav\nno/bb22_nohash_0.wav\nbed/bb22_nohash_0.wav\n"
+    archive = _tar(tmp_path / "sc.tar.gz", members)
+    spec = dl.download_speech_commands(root=tmp_path / "cache", url=archive.as_uri(), quiet=True)
+    splits = files_from_spec(spec + f"?words=yes,no&silence_dir={tmp_path / 'silence'}")
+    train, test, labels = splits
+    assert labels == ["_silence_", "_unknown_", "no", "yes"]
+    assert {os.path.basename(p) for p in test.paths if "_nohash_" in p} == {"aa11_nohash_0.wav"}
+    assert {os.path.basename(p) for p in splits.validation.paths if "_nohash_" in p} == {"bb22_nohash_0.wav"}
+    assert os.path.isfile(spec[len("speech_commands:"):] + "/manifest.csv")  # for manifest users too
+
+
+def test_default_speech_commands_root_order(tmp_path, monkeypatch):
+    env_copy = tmp_path / "env_copy"
+    for name, data in _sc_12class_members().items():
+        (env_copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (env_copy / name).write_bytes(data)
+    monkeypatch.setenv("TFAUDIO_SPEECH_COMMANDS", str(env_copy))
+    assert dl.default_speech_commands_root(download=False) == str(env_copy)
+    monkeypatch.setenv("TFAUDIO_SPEECH_COMMANDS", str(tmp_path))
+    with pytest.raises(ValueError, match="not a 12-class Speech Commands folder"):
+        dl.default_speech_commands_root()
+    monkeypatch.delenv("TFAUDIO_SPEECH_COMMANDS")
+    # ../shared/data/speech_commands from the working directory.
+    work = tmp_path / "work" / "me"
+    work.mkdir(parents=True)
+    (tmp_path / "work" / "shared" / "data").mkdir(parents=True)
+    os.symlink(env_copy, tmp_path / "work" / "shared" / "data" / "speech_commands")
+    monkeypatch.chdir(work)
+    assert dl.default_speech_commands_root(download=False) == os.path.join("..", "shared", "data", "speech_commands")
+    # Nothing local: the cache, else a download into it.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TFAUDIO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(dl, "local_speech_commands_roots", lambda: [])
+    with pytest.raises(ValueError, match="tfaudio download speech_commands_test"):
+        dl.default_speech_commands_root(download=False)
+    archive = _tar(tmp_path / "t.tar.gz", _sc_12class_members("speech_commands_test_set_v0.02/"))
+    got = dl.default_speech_commands_root(url=archive.as_uri(), quiet=True)
+    assert got == str(tmp_path / "cache" / "datasets" / "speech_commands_test" / "extracted" / "speech_commands_test_set_v0.02")
+    monkeypatch.undo()
+    monkeypatch.setenv("TFAUDIO_CACHE", str(tmp_path / "cache"))
+    os.remove(archive)  # found in the cache now, no download
+    assert got in dl.local_speech_commands_roots()
+
+
+def test_download_command(tmp_path, capsys):
+    from tfaudio.cli.main import main
+
+    wav = _wav_bytes()
+    members = {f"f/recordings/{d}_s{s}_{i}.wav": wav for d in range(10) for s in range(6) for i in range(50)}
+    archive = _tar(tmp_path / "fsdd.tar.gz", members)
+    assert main(["download", "fsdd", "--root", str(tmp_path / "c"), "--url", archive.as_uri(), "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == f"fsdd:{tmp_path / 'c' / 'fsdd' / 'extracted' / 'f'}"
+    with pytest.raises(SystemExit, match="error: tfaudio download esc50: No meta/esc50.csv found"):
+        main(["download", "esc50", "--root", str(tmp_path / "c"), "--url", archive.as_uri(), "--quiet"])
+    with pytest.raises(SystemExit, match="error: tfaudio download fsdd: "):
+        main(["download", "fsdd", "--root", str(tmp_path / "d"), "--url", (tmp_path / "missing.tar.gz").as_uri()])

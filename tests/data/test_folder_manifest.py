@@ -99,10 +99,10 @@ def test_manifest_without_split_column(folder):
 def test_manifest_errors(folder):
     with pytest.raises(ValueError, match="path,label"):
         data.manifest_files(_manifest(folder / "noheader.csv", "yes/0.wav,yes\n"))
-    odd = _manifest(folder / "odd.csv", "path,label,split\nyes/0.wav,yes,train\nyes/1.wav,yes,validation\n")
-    with pytest.raises(ValueError, match=r"split values \['validation'\]"):
+    odd = _manifest(folder / "odd.csv", "path,label,split\nyes/0.wav,yes,train\nyes/1.wav,yes,holdout\n")
+    with pytest.raises(ValueError, match=r"split values \['holdout'\]"):
         data.manifest_files(odd)
-    train, test, _ = data.manifest_files(odd, test_split=["validation"])
+    train, test, _ = data.manifest_files(odd, test_split=["holdout"])
     assert len(train) == len(test) == 1
     with pytest.raises(ValueError, match="line 3: empty path or label"):
         data.manifest_files(_manifest(folder / "blank.csv", "path,label\nyes/0.wav,yes\n,yes\n"))
@@ -126,7 +126,7 @@ def test_from_spec_dispatches(folder, fsdd):
     _, test, _ = data.files_from_spec(f"fsdd:{fsdd}", split="speaker:lucas")
     assert len(test) == 500
     for bad in ["wav:/tmp", "folder:", str(folder)]:
-        with pytest.raises(ValueError, match="fsdd:PATH, folder:PATH or manifest:CSV"):
+        with pytest.raises(ValueError, match="fsdd:PATH, folder:PATH, manifest:CSV or speech_commands:PATH"):
             data.from_spec(bad)
 
 
@@ -158,3 +158,29 @@ def test_file_lists_do_not_import_tensorflow(fsdd):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_manifest_validation_rows_are_a_split_of_their_own(folder):
+    csv = _manifest(
+        folder / "val.csv",
+        "path,label,split\nyes/0.wav,yes,train\nno/0.wav,no,train\nyes/1.wav,yes,validation\nno/1.wav,no,val\n"
+        "yes/2.wav,yes,test\n",
+    )
+    splits = data.manifest_files(csv)
+    train, test, labels = splits
+    assert (len(train), len(splits.validation), len(test)) == (2, 2, 1) and labels == ["no", "yes"]
+    assert splits.validation.paths == (str(folder / "yes" / "1.wav"), str(folder / "no" / "1.wav"))
+    # A name given as a test split is a test split.
+    train, test, _ = data.manifest_files(csv, test_split=("test", "validation"))
+    assert len(test) == 2 and data.manifest_files(csv, test_split=("test", "validation")).validation.paths == (
+        str(folder / "no" / "1.wav"),)
+    ds = data.from_manifest(csv, sample_rate=8000, clip_seconds=0.1, batch_size=8)
+    assert sum(int(x.shape[0]) for x, _ in ds.validation) == 2
+
+
+def test_manifest_of_test_rows_only(folder):
+    csv = _manifest(folder / "only_test.csv", "path,label,split\nyes/0.wav,yes,test\nno/0.wav,no,test\n")
+    train, test, labels = data.manifest_files(csv)
+    assert len(train) == 0 and len(test) == 2 and labels == ["no", "yes"]
+    with pytest.raises(ValueError, match="nothing to train on"):
+        data.from_manifest(csv, sample_rate=8000)

@@ -1,10 +1,17 @@
-"""Helpers shared by the sub-commands: run folders, labels, data specs."""
+"""Helpers shared by the sub-commands: run folders, labels, data specs, model files.
+
+User mistakes are raised as `tfaudio.errors.UserError` naming the file or argument; `tfaudio.cli.main`
+prints them as one `error: ...` line with exit status 2.
+"""
 
 import json
 import os
 import pathlib
 
 import numpy as np
+
+from tfaudio import atomic
+from tfaudio.errors import UserError
 
 RUN_CONFIG = "run_config.json"
 LABELS = "labels.json"
@@ -17,29 +24,70 @@ def default_fsdd_root():
 
 
 def read_json(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: not valid JSON ({e})") from None
 
 
 def write_json(path, value):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-        f.write("\n")
+    """Writes JSON atomically (`tfaudio.atomic`): a killed command never leaves half a file."""
+    return atomic.write_json(path, value)
 
 
-def resolve_model(path):
+# First bytes that tell a model file's kind: .keras files are zip archives, .tflite flatbuffers
+# carry the "TFL3" identifier at offset 4.
+def _model_kind(path):
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[:4] == b"PK\x03\x04":
+        return "keras"
+    if head[4:8] == b"TFL3":
+        return "tflite"
+    return None
+
+
+def check_model_file(path, kinds=("keras", "tflite")):
+    """Raises UserError unless `path` is an existing model file of one of `kinds`."""
+    p = pathlib.Path(path)
+    if not p.exists():
+        raise UserError(f"no model at {p}")
+    if not p.is_file():
+        raise UserError(f"{p}: not a model file")
+    kind = _model_kind(p)
+    expected = " or ".join(f".{k}" for k in kinds)
+    if kind is None:
+        raise UserError(f"{p}: not a {expected} model (its first bytes are neither a .keras zip nor a TFLite flatbuffer)")
+    if kind not in kinds:
+        raise UserError(f"{p}: a .{kind} model where a {expected} model is needed")
+    return kind
+
+
+def resolve_model(path, kinds=("keras", "tflite")):
     """Returns `(model_file, run_dir_or_None)` for a run folder, a `.keras` or a `.tflite` file."""
     p = pathlib.Path(path)
     if p.is_dir():
         model = p / MODEL
         if not model.is_file():
-            raise SystemExit(f"error: no {MODEL} in the run folder {p}")
+            raise UserError(f"no {MODEL} in the run folder {p}")
+        check_model_file(model, kinds)
         return model, p
-    if not p.is_file():
-        raise SystemExit(f"error: no model at {p}")
+    check_model_file(p, kinds)
     run_dir = p.parent if (p.parent / RUN_CONFIG).is_file() else None
     return p, run_dir
+
+
+def load_keras(model_file):
+    """The Keras model in `model_file`; a damaged or foreign file is a UserError naming it."""
+    import zipfile
+
+    from tfaudio.models import load
+
+    try:
+        return load(str(model_file))
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as e:
+        raise UserError(f"{model_file}: cannot be loaded as a Keras model ({type(e).__name__}: {e})") from e
 
 
 def run_config(run_dir):
@@ -65,7 +113,7 @@ def load_split(spec, split, sample_rate, clip_seconds, batch_size=32, max_exampl
     )
     ds = train_ds if split == "train" else test_ds
     if ds is None:
-        raise SystemExit(f"error: the data spec {spec!r} has no {split} split")
+        raise UserError(f"the data spec {spec!r} has no {split} split")
     xs, ys = [], []
     count = 0
     for x, y in ds:
@@ -75,5 +123,5 @@ def load_split(spec, split, sample_rate, clip_seconds, batch_size=32, max_exampl
         if max_examples is not None and count >= max_examples:
             break
     if not xs:
-        raise SystemExit(f"error: the {split} split of {spec!r} is empty")
+        raise UserError(f"the {split} split of {spec!r} is empty")
     return np.concatenate(xs), np.concatenate(ys), list(labels)

@@ -1,9 +1,10 @@
 """`tfaudio export`: a trained model to TFLite (builtin ops only) or a SavedModel for TF Serving."""
 
 import os
-import shutil
 
+from tfaudio import atomic
 from tfaudio.cli import common
+from tfaudio.errors import UserError
 
 HELP = "Export a trained model to .tflite (float or quantized) or to a SavedModel for TF Serving."
 
@@ -27,12 +28,9 @@ def add_arguments(parser):
 def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=200, int8_io=False, version=1):
     """Exports and returns the written path."""
     from tfaudio.export import to_saved_model, to_tflite
-    from tfaudio.models import load
 
-    model_file, run_dir = common.resolve_model(model_path)
-    if str(model_file).endswith(".tflite"):
-        raise SystemExit("error: --model must be a Keras model (run folder or .keras), not a .tflite file")
-    model = load(str(model_file))
+    model_file, run_dir = common.resolve_model(model_path, kinds=("keras",))
+    model = common.load_keras(model_file)
     labels = common.labels_for(model_file, run_dir)
     if fmt == "saved_model":
         return to_saved_model(model, out, version=version, labels=labels)
@@ -42,7 +40,7 @@ def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=
     if quantize in ("int8", "int16x8"):
         data = data or config.get("data")
         if not data:
-            raise SystemExit("error: int8 calibration needs --data (the model has no run_config.json)")
+            raise UserError("int8 calibration needs --data (the model has no run_config.json)")
         representative, _, _ = common.load_split(
             data,
             "train",
@@ -59,8 +57,11 @@ def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=
     if labels is not None:
         # Labels travel with the .tflite file so `tfaudio evaluate` and apps can read them.
         common.write_json(os.path.join(os.path.dirname(os.path.abspath(out)), common.LABELS), labels)
-        if run_dir is not None and os.path.dirname(os.path.abspath(out)) != os.path.abspath(run_dir):
-            shutil.copy(os.path.join(run_dir, common.RUN_CONFIG), os.path.dirname(os.path.abspath(out)))
+        source = None if run_dir is None else os.path.join(run_dir, common.RUN_CONFIG)
+        if source and os.path.isfile(source) and os.path.dirname(os.path.abspath(out)) != os.path.abspath(run_dir):
+            with open(source, "rb") as f:
+                config_bytes = f.read()
+            atomic.write_bytes(os.path.join(os.path.dirname(os.path.abspath(out)), common.RUN_CONFIG), config_bytes)
     return path
 
 

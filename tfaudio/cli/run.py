@@ -2,6 +2,7 @@
 
 import os
 
+from tfaudio import atomic
 from tfaudio.cli import common
 
 HELP = "Train -> evaluate -> export float and int8 TFLite -> benchmark latency, with a summary."
@@ -71,8 +72,7 @@ def run(args):
 
     common.write_json(os.path.join(out, "summary.json"), summary)
     table = _markdown(summary, args.threads)
-    with open(os.path.join(out, "summary.md"), "w", encoding="utf-8") as f:
-        f.write(table)
+    atomic.write_text(os.path.join(out, "summary.md"), table)
     print("\n" + table)
     return 0
 

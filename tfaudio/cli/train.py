@@ -74,6 +74,8 @@ def add_arguments(parser):
                    help="SNR range of additive noise in dB. Defaults to 5 40.")
     g.add_argument("--gain-db", type=float, default=0.0, help="Random gain in [-G, G] dB (0: off).")
     g.add_argument("--time-shift", type=float, default=0.0, metavar="SECONDS", help="Random time shift up to SECONDS.")
+    g.add_argument("--speed-perturbation", type=float, default=0.0, metavar="X",
+                   help="Random speed (tempo and pitch) factor in [1-X, 1+X], e.g. 0.1 (0: off).")
     g.add_argument("--augment-probability", type=float, default=1.0, help="Chance each waveform augmentation applies.")
 
     g = parser.add_argument_group("two-stage fine-tuning (models with a backbone)")
@@ -119,6 +121,7 @@ def config_from_args(args):
         max_snr_db=args.snr_db[1],
         gain_db=args.gain_db,
         time_shift_seconds=args.time_shift,
+        speed_perturbation=args.speed_perturbation,
         augment_probability=args.augment_probability,
         freeze_backbone=args.freeze_backbone,
         fine_tune_epochs=args.fine_tune_epochs,
@@ -134,12 +137,8 @@ def config_from_args(args):
 def run(args):
     from tfaudio.training import train
 
-    try:
-        config = config_from_args(args)
-        result = train(config)
-    except ValueError as e:
-        print(f"error: {e}")
-        return 2
+    config = config_from_args(args)  # bad values raise ValueError: `tfaudio.cli.main` prints one error line
+    result = train(config)
     test = result.get("test") or {}
     print(f"Wrote {config.out}/model.keras (last epoch); test accuracy {test.get('accuracy', float('nan')):.4f}")
     return 0
@@ -147,11 +146,11 @@ def run(args):
 
 def main(argv=None):
     """`python -m tfaudio.cli.train ...` (same as `tfaudio train ...`)."""
-    import argparse
+    import sys
 
-    parser = argparse.ArgumentParser(prog="tfaudio train", description=HELP)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    from tfaudio.cli.main import main as tfaudio_main
+
+    return tfaudio_main(["train", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

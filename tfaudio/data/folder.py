@@ -2,7 +2,7 @@
 
 import os
 
-from tfaudio.data.split import Split, label_index, stratified_split
+from tfaudio.data.split import DataSplits, Split, label_index, stratified_split
 from tfaudio.io import AUDIO_EXTENSIONS, find_audio_files
 
 
@@ -22,7 +22,8 @@ def folder_files(root, validation_split=None, split_seed=0, extensions=AUDIO_EXT
         extensions: tuple of str. File name endings counted as audio.
 
     Returns:
-        `(train, test, labels)`: `Split`s (test None without `validation_split`) and the labels.
+        `DataSplits` `(train, test, labels)`: `Split`s (test None without `validation_split`) and the
+        labels; no validation split.
     """
     root = os.fspath(root)
     if not os.path.isdir(root):
@@ -39,9 +40,9 @@ def folder_files(root, validation_split=None, split_seed=0, extensions=AUDIO_EXT
         paths += files
         label_ids += [index[name]] * len(files)
     if validation_split is None:
-        return Split(paths, label_ids), None, labels
+        return DataSplits(Split(paths, label_ids), None, labels)
     train, test = stratified_split(paths, label_ids, validation_split, seed=split_seed)
-    return train, test, labels
+    return DataSplits(train, test, labels)
 
 
 def from_folder(

@@ -3,7 +3,7 @@
 import os
 import re
 
-from tfaudio.data.split import Split
+from tfaudio.data.split import DataSplits, Split
 
 LABELS = [str(d) for d in range(10)]
 
@@ -49,8 +49,8 @@ def fsdd_files(root, split="official"):
             set. None: all files in the training split, no test split. Defaults to "official".
 
     Returns:
-        `(train, test, labels)`: two `Split`s (test is None when `split=None`) and the labels
-        "0".."9" (the label index is the digit).
+        `DataSplits` `(train, test, labels)`: two `Split`s (test is None when `split=None`) and the
+        labels "0".."9" (the label index is the digit); no validation split.
     """
     entries = fsdd_entries(root)
     if split is None:
@@ -72,7 +72,7 @@ def fsdd_files(root, split="official"):
         return Split([path for path, _, _, _ in chosen], [int(digit) for _, digit, _, _ in chosen])
 
     train, test = select(False), select(True)
-    return train, (test if split is not None else None), list(LABELS)
+    return DataSplits(train, test if split is not None else None, list(LABELS))
 
 
 def fsdd(root, split="official", sample_rate=8000, clip_seconds=1.0, batch_size=32, **kwargs):

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfaudio.data.split import DataSplits
 from tfaudio.io import _check_rate, _check_seconds, load_audio
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -164,11 +165,13 @@ def make_dataset(
     return ds.prefetch(AUTOTUNE)
 
 
-def build_datasets(train, test, labels, sample_rate, clip_seconds=1.0, batch_size=32, **kwargs):
-    """`(train_ds, test_ds, labels)` from two `Split`s: the training one shuffled with random crops.
+def build_datasets(train, test, labels, sample_rate, clip_seconds=1.0, batch_size=32, validation=None, **kwargs):
+    """`(train_ds, test_ds, labels)` from `Split`s: the training one shuffled with random crops.
 
-    `test` may be None (then test_ds is None). `kwargs` go to `make_dataset` for both splits,
-    except `shuffle`, which only applies to the training split (the test split keeps file order).
+    `test` and `validation` may be None (then their datasets are None). `kwargs` go to
+    `make_dataset` for every split, except `shuffle`, which only applies to the training split
+    (test and validation keep file order, centred crops). Returns a `DataSplits` whose
+    `.validation` is the validation dataset.
     """
     for key in ("training", "name"):
         if key in kwargs:
@@ -177,4 +180,5 @@ def build_datasets(train, test, labels, sample_rate, clip_seconds=1.0, batch_siz
     common = dict(sample_rate=sample_rate, clip_seconds=clip_seconds, batch_size=batch_size, **kwargs)
     train_ds = make_dataset(train, training=True, shuffle=shuffle, name="train", **common)
     test_ds = None if test is None else make_dataset(test, training=False, name="test", **common)
-    return train_ds, test_ds, list(labels)
+    val_ds = None if validation is None else make_dataset(validation, training=False, name="validation", **common)
+    return DataSplits(train_ds, test_ds, list(labels), val_ds)

@@ -140,3 +140,42 @@ def stratified_split(paths, label_ids, validation_split, seed=0):
     train.sort()
     test.sort()
     return Split([p for p, _ in train], [y for _, y in train]), Split([p for p, _ in test], [y for _, y in test])
+
+
+class DataSplits(tuple):
+    """What every dataset source returns: the triple `(train, test, labels)`, plus `.validation`.
+
+    A tuple of length 3, so `train, test, labels = tfaudio.data.fsdd(...)` works as always; the
+    validation split (a `Split`, a `tf.data.Dataset` or None) is the attribute `validation`. It is
+    held out for model selection (early stopping, best checkpoint) and kept apart from `test`,
+    which then only measures the chosen model.
+
+    Example:
+        >>> splits = tfaudio.data.speech_commands_files("speech_commands")
+        >>> train, test, labels = splits
+        >>> len(splits.validation) > 0
+        True
+    """
+
+    def __new__(cls, train, test, labels, validation=None):
+        self = super().__new__(cls, (train, test, labels))
+        self.validation = validation
+        return self
+
+    def __reduce__(self):
+        return (DataSplits, (*self, self.validation))
+
+    @property
+    def train(self):
+        return self[0]
+
+    @property
+    def test(self):
+        return self[1]
+
+    @property
+    def labels(self):
+        return self[2]
+
+    def __repr__(self):
+        return f"DataSplits(train={self[0]!r}, test={self[1]!r}, labels={self[2]!r}, validation={self.validation!r})"

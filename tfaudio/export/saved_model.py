@@ -4,6 +4,8 @@ import os
 
 import tensorflow as tf
 
+from tfaudio.atomic import atomic_path
+
 
 class _ServingModule(tf.Module):
     def __init__(self, model, labels):
@@ -67,5 +69,6 @@ def to_saved_model(model, export_dir, version=1, labels=None):
         )
     path = os.path.join(str(export_dir), str(version))
     module = _ServingModule(model, labels)
-    tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
+    with atomic_path(path) as tmp:  # a killed export never leaves a half-written version folder
+        tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve})
     return path

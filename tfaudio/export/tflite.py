@@ -1,6 +1,5 @@
 """Conversion of Keras models to TFLite with builtin ops only (the runner is `tfaudio.runtime.TFLiteModel`)."""
 
-import os
 import re
 import warnings
 
@@ -8,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from tfaudio.atomic import write_bytes
 from tfaudio.export.tflite_metadata import write_metadata
 from tfaudio.layers.peak_normalization import leading_peak_normalization
 from tfaudio.ops.stft import builtin_ops_only
@@ -157,8 +157,5 @@ def to_tflite(
 
     if metadata:
         flatbuffer = write_metadata(flatbuffer, metadata)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(flatbuffer)
+    write_bytes(path, flatbuffer)
     return path

@@ -11,6 +11,8 @@ _MODEL_MODULES = (
     "tfaudio.models.spectrogram_cnn",
     "tfaudio.models.wav2vec2",
     "tfaudio.models.ast",
+    "tfaudio.models.ds_cnn",
+    "tfaudio.models.bc_resnet",
 )
 _loaded = False
 

@@ -1,11 +1,11 @@
 """Quantization-aware training (QAT) of tfaudio models with tensorflow-model-optimization, on tf_keras."""
 
 import functools
-import os
 import warnings
 
 import tensorflow as tf
 
+from tfaudio.atomic import write_bytes
 from tfaudio.backend import USE_LEGACY_KERAS, keras
 from tfaudio.ops.stft import builtin_ops_only
 
@@ -489,9 +489,7 @@ def qat_to_tflite(model, path, batch_size=None, metadata=None):
         ) from e
     if metadata:
         flatbuffer = write_metadata(flatbuffer, metadata)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(flatbuffer)
+    write_bytes(path, flatbuffer)
     return path
 
 

@@ -1,10 +1,11 @@
 """A runner for `.tflite` models on the `ai_edge_litert` interpreter (no TensorFlow import)."""
 
 import os
+import threading
 
 import numpy as np
 
-from tfaudio.runtime.metadata import read_metadata
+from tfaudio.runtime.metadata import model_bytes, read_metadata
 from tfaudio.runtime.normalization import peak_normalize
 
 
@@ -15,6 +16,29 @@ def tflite_op_names(model):
     kwargs = {"model_content": bytes(model)} if isinstance(model, (bytes, bytearray)) else {"model_path": str(model)}
     interpreter = Interpreter(**kwargs, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     return sorted({op["op_name"] for op in interpreter._get_ops_details()})
+
+
+class _Session:
+    """One interpreter with its tensor details and current input shape (one thread's)."""
+
+    def __init__(self, content, num_threads):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_content=content, num_threads=num_threads)
+        self.interpreter.allocate_tensors()
+        self._details()
+        self.shape = None
+
+    def _details(self):
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+
+    def resize(self, shape):
+        if self.shape != shape:
+            self.interpreter.resize_tensor_input(self.input["index"], shape)
+            self.interpreter.allocate_tensors()
+            self._details()
+            self.shape = shape
 
 
 class TFLiteModel:
@@ -30,38 +54,50 @@ class TFLiteModel:
             input is peak-normalised before it is quantised, as the model was
             calibrated.
 
+    Thread-safe: each calling thread gets its own interpreter (created on its first call,
+    from the flatbuffer read once), so one `TFLiteModel` serves many threads at once.
+
     Example:
     >>> runner = TFLiteModel("model.tflite")
     >>> logits = runner(waveforms)  # float32 [batch, samples] -> float32 [batch, classes]
     """
 
     def __init__(self, model, num_threads=1):
-        from ai_edge_litert.interpreter import Interpreter
-
         self._model = model
-        if isinstance(model, (bytes, bytearray)):
-            self.interpreter = Interpreter(model_content=bytes(model), num_threads=num_threads)
-        else:
-            if not os.path.isfile(model):
-                raise ValueError(f"No TFLite model at this path. Received: model={model!r}")
-            self.interpreter = Interpreter(model_path=str(model), num_threads=num_threads)
-        self.interpreter.allocate_tensors()
-        self._input = self.interpreter.get_input_details()[0]
-        self._output = self.interpreter.get_output_details()[0]
-        self._shape = None
-        self.metadata = read_metadata(model)
+        if not isinstance(model, (bytes, bytearray)) and not os.path.isfile(model):
+            raise ValueError(f"No TFLite model at this path. Received: model={model!r}")
+        self._content = model_bytes(model)
+        self._num_threads = num_threads
+        # One interpreter per calling thread: a LiteRT interpreter holds its tensors between
+        # set_tensor/invoke/get_tensor and must not be shared ("There is at least 1 reference to
+        # internal data"). Threads then run in parallel (benchmarks/serving_load.py measures it).
+        self._local = threading.local()
+        self._session()  # fail here, in the constructor, on a bad flatbuffer
+        self.metadata = read_metadata(self._content)
         normalization = self.metadata.get("input_normalization")
         if normalization is not None and normalization.get("type") != "peak":
             raise ValueError(f"Unknown input_normalization in the model's metadata. Received: {normalization!r}")
         self._peak_floor = None if normalization is None else float(normalization["floor"])
 
+    def _session(self):
+        """This thread's `_Session`, created on its first call."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = _Session(self._content, self._num_threads)
+        return session
+
+    @property
+    def interpreter(self):
+        """The calling thread's `ai_edge_litert` Interpreter."""
+        return self._session().interpreter
+
     @property
     def input_shape(self):
-        return tuple(int(d) for d in self._input["shape_signature"])
+        return tuple(int(d) for d in self._session().input["shape_signature"])
 
     @property
     def input_dtype(self):
-        return self._input["dtype"]
+        return self._session().input["dtype"]
 
     def op_names(self):
         """Names of the ops in the graph: builtins by their TFLite name, others as custom."""
@@ -82,20 +118,17 @@ class TFLiteModel:
 
     def __call__(self, x):
         x = np.asarray(x, dtype=np.float32)
-        expected = self.input_shape
+        session = self._session()
+        expected = tuple(int(d) for d in session.input["shape_signature"])
         if x.ndim != len(expected) or any(e not in (-1, s) for e, s in zip(expected, x.shape)):
             raise ValueError(f"Input shape {x.shape} does not match the model's input {expected}.")
-        if self._shape != x.shape:
-            self.interpreter.resize_tensor_input(self._input["index"], x.shape)
-            self.interpreter.allocate_tensors()
-            self._input = self.interpreter.get_input_details()[0]
-            self._output = self.interpreter.get_output_details()[0]
-            self._shape = x.shape
+        session.resize(x.shape)
         if self._peak_floor is not None:
             x = peak_normalize(x, self._peak_floor)
-        self.interpreter.set_tensor(self._input["index"], self._quantize(x, self._input))
-        self.interpreter.invoke()
-        return self._dequantize(self.interpreter.get_tensor(self._output["index"]), self._output)
+        interpreter = session.interpreter
+        interpreter.set_tensor(session.input["index"], self._quantize(x, session.input))
+        interpreter.invoke()
+        return self._dequantize(interpreter.get_tensor(session.output["index"]), session.output)
 
     def predict(self, x, batch_size=32):
         """Runs `x` in batches of at most `batch_size` (1 for fixed-batch models)."""

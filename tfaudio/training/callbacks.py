@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from tfaudio.atomic import atomic_path
 from tfaudio.backend import keras
 
 
@@ -98,9 +99,8 @@ class EpochLog(keras.callbacks.Callback):
 
 
 def _atomic_save(model, path):
-    tmp = path[: -len(".keras")] + ".tmp.keras"
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
 
 
 class ModelCheckpoints(keras.callbacks.Callback):

@@ -17,7 +17,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from tfaudio.atomic import atomic_path, write_json
 from tfaudio.backend import keras
+from tfaudio.data.spec import absolute_spec
 from tfaudio.training import callbacks as cb
 from tfaudio.training import losses, mixup, strategy as strategies
 from tfaudio.training.schedules import WarmupCosine
@@ -75,6 +77,7 @@ class TrainConfig:
     max_snr_db: float = 40.0
     gain_db: float = 0.0  # random gain in [-gain_db, gain_db]; 0: off
     time_shift_seconds: float = 0.0  # 0: off
+    speed_perturbation: float = 0.0  # speed factor in [1 - x, 1 + x]; 0: off
     augment_probability: float = 1.0
     # Two-stage fine-tuning of models with a `backbone`.
     freeze_backbone: bool = False
@@ -101,6 +104,8 @@ class TrainConfig:
             raise ValueError(f"`schedule` must be 'constant' or 'cosine'. Received: schedule={self.schedule!r}")
         if self.optimizer not in ("adam", "adamw", "sgd"):
             raise ValueError(f"`optimizer` must be adam, adamw or sgd. Received: optimizer={self.optimizer!r}")
+        if not 0 <= self.speed_perturbation < 1:
+            raise ValueError(f"`speed_perturbation` must be in [0, 1). Received: speed_perturbation={self.speed_perturbation!r}")
         if self.mixup < 0:
             raise ValueError(f"`mixup` must be >= 0. Received: mixup={self.mixup!r}")
         if self.strategy not in strategies.STRATEGIES:
@@ -146,8 +151,9 @@ def load_data(config, global_batch_size):
     accepted = inspect.signature(fn).parameters
     if not any(p.kind == p.VAR_KEYWORD for p in accepted.values()):
         kwargs = {k: v for k, v in kwargs.items() if k in accepted}
-    train_ds, test_ds, labels = fn(*args, **kwargs)
-    return train_ds, test_ds, [str(x) for x in labels]
+    splits = fn(*args, **kwargs)
+    train_ds, test_ds, labels = splits
+    return tfdata.DataSplits(train_ds, test_ds, [str(x) for x in labels], getattr(splits, "validation", None))
 
 
 def _count_batches(dataset):
@@ -161,12 +167,17 @@ def prepare_datasets(train_ds, test_ds, num_classes, config):
     """Mixup (soft labels) on training batches, auto-shard options, prefetch."""
     if config.mixup:
         train_ds = mixup.mixup_dataset(train_ds, config.mixup, num_classes, seed=config.seed)
-        if test_ds is not None:
-            test_ds = mixup.one_hot_dataset(test_ds, num_classes)
     train_ds = strategies.shard_options(train_ds).prefetch(tf.data.AUTOTUNE)
-    if test_ds is not None:
-        test_ds = strategies.shard_options(test_ds).prefetch(tf.data.AUTOTUNE)
-    return train_ds, test_ds
+    return train_ds, prepare_eval_dataset(test_ds, num_classes, config)
+
+
+def prepare_eval_dataset(ds, num_classes, config):
+    """A test or validation dataset as `prepare_datasets` leaves it (one-hot labels with mixup); None stays None."""
+    if ds is None:
+        return None
+    if config.mixup:
+        ds = mixup.one_hot_dataset(ds, num_classes)
+    return strategies.shard_options(ds).prefetch(tf.data.AUTOTUNE)
 
 
 # ---------------------------------------------------------------------------- model
@@ -184,6 +195,11 @@ def waveform_augmentations(config):
 
     layers = []
     p = config.augment_probability
+    if config.speed_perturbation:
+        from tfaudio.layers.speed_perturbation import SpeedPerturbation
+
+        x = config.speed_perturbation
+        layers.append(SpeedPerturbation(1 - x, 1 + x, probability=p, seed=config.seed + 5, name="speed_perturbation"))
     if config.time_shift_seconds:
         layers.append(
             TimeShift(config.time_shift_seconds, config.sample_rate, probability=p, seed=config.seed + 1, name="time_shift")
@@ -364,11 +380,7 @@ def _tensorboard_available():
 
 
 def _write_json(path, value):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_json(path, value)
 
 
 def _history(events_path):
@@ -398,10 +410,12 @@ def train(config, data=None, model=None, return_model=False):
     after the last epoch, without augmentation layers, float32), `labels.json`,
     `metrics.json` (per-epoch history + final test loss/accuracy),
     `run_config.json`, `checkpoints/{last,best}.keras` (best by
-    `config.monitor` on the validation data, which is the test split),
+    `config.monitor` on the validation data: the source's validation split
+    when it has one (`DataSplits.validation`), else the test split),
     `backup/` (`BackupAndRestore`; restarting the same command resumes from it,
     losing at most the current epoch, or the steps since the last
-    `backup_every_steps` backup), `events.jsonl` and TensorBoard logs in `logs/`.
+    `backup_every_steps` backup), `events.jsonl`, TensorBoard logs in `logs/`, and with matplotlib
+    `training_curves.png` and `confusion_matrix.png` (test split; `tfaudio.plots`).
 
     Returns:
         The metrics dict also written to `metrics.json`; with `return_model`,
@@ -450,10 +464,16 @@ def _train(config, data, model, return_model, strategy):
     num_classes = len(labels)
     steps_per_epoch = config.steps_per_epoch or _count_batches(train_ds)
     train_ds, test_ds = prepare_datasets(train_ds, test_ds, num_classes, config)
+    # A source's validation split (tfaudio.data.DataSplits.validation) selects the model; test only measures it.
+    val_ds = prepare_eval_dataset(getattr(data, "validation", None), num_classes, config)
+    selection_ds = val_ds if val_ds is not None else test_ds
     if chief:
         _write_json(os.path.join(out, LABELS_FILE), list(labels))
         run_config = config.to_json()
         run_config.update({"out": out, "labels": list(labels), "num_replicas": replicas, "global_batch_size": batch})
+        # Paths as absolute ones, so `tfaudio evaluate RUN` works from any directory.
+        noise_dir = config.noise_dir and os.path.abspath(config.noise_dir)
+        run_config.update(data=absolute_spec(config.data), noise_dir=noise_dir)
         _write_json(os.path.join(out, RUN_CONFIG_FILE), run_config)
 
     # Model, under the strategy.
@@ -520,7 +540,7 @@ def _train(config, data, model, return_model, strategy):
             ),
         ]
         if chief:
-            monitor = config.monitor if test_ds is not None else config.monitor.replace("val_", "")
+            monitor = config.monitor if selection_ds is not None else config.monitor.replace("val_", "")
             callbacks.append(
                 cb.ModelCheckpoints(checkpoints, export_model, monitor=monitor, mode="max" if "acc" in monitor else "min")
             )
@@ -532,7 +552,7 @@ def _train(config, data, model, return_model, strategy):
             )
         train_model.fit(
             train_ds,
-            validation_data=test_ds,
+            validation_data=selection_ds,
             epochs=last_epoch,
             initial_epoch=first_epoch,
             steps_per_epoch=config.steps_per_epoch,
@@ -584,8 +604,12 @@ def _train(config, data, model, return_model, strategy):
         if os.path.isfile(best_path):
             with open(best_path, encoding="utf-8") as f:
                 result["best"] = json.load(f)
-        final_model.save(os.path.join(out, MODEL_FILE))
+        with atomic_path(os.path.join(out, MODEL_FILE)) as tmp:
+            final_model.save(tmp)
         _write_json(os.path.join(out, METRICS_FILE), result)
+        from tfaudio.plots import plot_run  # training_curves.png, confusion_matrix.png (needs matplotlib)
+
+        plot_run(out, result["history"], list(labels), model=final_model, test_ds=test_ds)
     if test:
         print(f"Test accuracy: {test.get('accuracy', math.nan):.4f}  loss: {test.get('loss', math.nan):.4f}", flush=True)
     return (result, final_model) if return_model else result
