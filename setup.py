@@ -31,6 +31,10 @@ setup(
         "optimize": ["tf-keras>=2.21,<2.22", "tensorflow-model-optimization>=0.8"],
         "io": ["tensorflow-io>=0.37"],
         "plot": ["matplotlib>=3.7"],
+        # `tfaudio detect mic`: live microphone input.
+        "sounddevice": ["sounddevice>=0.4"],
+        # The TFLite metadata schema for MediaPipe-loadable .tflite files (tfaudio.export.tflite_metadata).
+        "mediapipe": ["mediapipe>=1.2"],
         "dev": [
             "matplotlib>=3.7",
             "pytest>=8",
@@ -41,6 +45,7 @@ setup(
             "scipy>=1.11",
             "torch>=2.4",
             "transformers>=4.45",
+            "mediapipe>=1.2",
         ],
     },
     entry_points={"console_scripts": ["tfaudio=tfaudio.cli.main:main"]},

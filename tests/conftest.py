@@ -1,4 +1,4 @@
-"""Shared fixtures: FSDD location, quiet TensorFlow logs."""
+"""Shared fixtures: FSDD location (missing data fails when CI=true, skips otherwise), quiet TensorFlow logs."""
 
 import os
 import pathlib
@@ -17,11 +17,18 @@ def fsdd_root():
     return root
 
 
+def missing_shared_data(message):
+    """Fails in CI (env CI=true), where the shared data must be present; skips elsewhere."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{message}; CI=true needs the shared data", pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def fsdd():
     root = fsdd_root()
     if not (root / "recordings").is_dir():
-        pytest.skip(f"FSDD not found at {root} (set TFAUDIO_FSDD to the folder holding recordings/)")
+        missing_shared_data(f"FSDD not found at {root} (set TFAUDIO_FSDD to the folder holding recordings/)")
     return root
 
 

@@ -30,5 +30,7 @@ setup(
     packages=find_packages(where=str(ROOT), include=["tfaudio", "tfaudio.*"]),
     package_dir={"tfaudio": "../tfaudio"},
     install_requires=REQUIRES,
+    # `tfaudio detect mic` reads a microphone (as the full install's extra of the same name).
+    extras_require={"sounddevice": ["sounddevice>=0.4"]},
     entry_points={"console_scripts": ["tfaudio=tfaudio.cli.main:main"]},
 )

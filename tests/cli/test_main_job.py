@@ -43,7 +43,8 @@ def test_run_writes_models_summary_and_consistent_metrics(manifest, tmp_path):
     train_args = ["--quiet", "--batch-size", "8"]
     for key, value in TINY_SINCNET.items():
         train_args += ["--override", f"{key}={json.dumps(value)}"]
-    argv = ["run", "--data", f"manifest:{manifest}", "--epochs", "1", "--out", str(out), "--threads", "1"]
+    argv = ["run", "--model", "sincnet", "--data", f"manifest:{manifest}", "--epochs", "1", "--out", str(out),
+            "--threads", "1", "--sample-rate", "8000"]
     argv += [f"--train-arg={a}" for a in train_args]
     assert main(argv) == 0
 
@@ -92,6 +93,31 @@ def test_export_saved_model_and_bench_commands(manifest, tmp_path, capsys):
     assert main(["bench", str(tflite), "--threads", "1", "2", "--runs", "3", "--warmup", "1"]) == 0
     printed = capsys.readouterr().out
     assert "1 thread(s) p50" in printed and "2 thread(s) p50" in printed
+
+
+def test_main_job_defaults_to_keyword_spotting_on_speech_commands(monkeypatch, tmp_path):
+    """`tfaudio run` with no arguments: BC-ResNet-2 (20 ms hop), KWS recipe, the 12-class Speech Commands folder."""
+    from tests.models import _kws
+    from tfaudio.cli import run as run_cli
+
+    root = _kws.speech_commands_root()
+    if not (root / "_silence_").is_dir():
+        pytest.skip(f"Speech Commands not found at {root}")
+    monkeypatch.setenv("TFAUDIO_SPEECH_COMMANDS", str(root))
+    assert run_cli.default_data() == f"speech_commands:{root}"
+    args = build_parser().parse_args(["run", "--out", str(tmp_path / "run")])
+    train_argv = run_cli._train_arguments(args, run_cli.default_data())
+    parsed = build_parser().parse_args(["train", *train_argv])
+    from tfaudio.cli.train import config_from_args
+
+    config = config_from_args(parsed)
+    assert (config.model, config.data, config.sample_rate) == ("bc_resnet", f"speech_commands:{root}", 16000)
+    assert config.overrides == {"width": 2, "frame_step_seconds": 0.02}
+    assert config.spec_augment and config.background_noise == "auto" and config.schedule == "cosine"
+    assert config.epochs == 15
+    # Overrides given by the user replace the main job's.
+    args = build_parser().parse_args(["run", "--train-arg=--override", "--train-arg=width=1"])
+    assert "width=2" not in " ".join(run_cli._train_arguments(args, "speech_commands:x"))
 
 
 def test_every_command_has_help(capsys):

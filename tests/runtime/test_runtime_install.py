@@ -2,9 +2,10 @@
 
 A full install exports a float and a full-int8 SincNet; the fresh environment has only
 tfaudio-runtime and its requirements, and `import tensorflow` fails there. Its `tfaudio bench`,
-`tfaudio evaluate` and `TFLiteModel` run both files on real Speech Commands clips, and the outputs
-are the same bits as the full install's for the same interpreter settings (same file, threads,
-LiteRT and NumPy: the runtime is pinned to this environment's versions of its requirements).
+`tfaudio evaluate`, `tfaudio predict` and `TFLiteModel` run both files on real Speech Commands clips,
+`tfaudio detect` runs float and int8 streaming files over a recording of several words, and the outputs are the
+same bits as the full install's for the same interpreter settings (same file, threads, LiteRT and
+NumPy: the runtime is pinned to this environment's versions of its requirements).
 
 Packages come from a wheelhouse, `$TFAUDIO_WHEELHOUSE` or `~/.cache/tfaudio/wheels`, with
 `pip install --no-index`, so a run installs offline. When the wheelhouse lacks one of the pinned
@@ -23,6 +24,7 @@ import textwrap
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from tfaudio.export import to_tflite
 from tfaudio.io import load_audio
@@ -164,4 +166,51 @@ def test_evaluate_matches_the_full_install(runtime_venv, exported, tmp_path):
         runtime = json.loads((tmp_path / f"{kind}_runtime.json").read_text())
         full = json.loads((tmp_path / f"{kind}_full.json").read_text())
         assert runtime["examples"] == 3 * len(LABELS)
+        assert runtime == full
+
+
+@pytest.fixture(scope="module")
+def streaming(exported):
+    """Float and full-int8 streaming `.tflite` files of a small DS-CNN-like model, and a 5 s recording."""
+    from tests.streaming.models import ds_cnn_like
+    from tfaudio.streaming import StreamingModel, to_streaming_tflite
+
+    tmp, _, files = exported
+    words = [load_audio(f, sample_rate=SAMPLE_RATE)[0] for f in files]
+    gap = np.zeros(SAMPLE_RATE // 4, np.float32)
+    recording = np.concatenate([gap] + [x for w in words for x in (w, gap)])
+    sf.write(tmp / "recording.wav", recording, SAMPLE_RATE, subtype="PCM_16")
+    stream = StreamingModel(ds_cnn_like(num_classes=len(LABELS)))
+    paths = {
+        quantize or "float": to_streaming_tflite(stream, str(tmp / f"stream_{quantize or 'float'}.tflite"),
+                                                 quantize=quantize, representative_audio=[recording], labels=LABELS)
+        for quantize in (None, "int8")
+    }  # fmt: skip
+    return tmp / "recording.wav", paths
+
+
+def test_detect_matches_the_full_install(runtime_venv, streaming, tmp_path):
+    recording, paths = streaming
+    for kind, path in paths.items():
+        # Threshold 0 and no ignored labels: every smoothed decision is printed, so the comparison sees them all.
+        args = ["detect", str(recording), "--model", path, "--json", "--threshold", "0", "--minimum-count", "1",
+                "--suppression", "0.5", "--ignore"]  # fmt: skip
+        runtime = _run([str(runtime_venv / "tfaudio"), *args], env=_clean_env(), cwd=tmp_path).stdout
+        full = _run([sys.executable, "-m", "tfaudio", *args], env=dict(_clean_env(), PYTHONPATH=str(REPO)),
+                    cwd=tmp_path).stdout  # fmt: skip
+        detections = [json.loads(line) for line in runtime.splitlines()]
+        assert len(detections) >= 3 and {d["label"] for d in detections} <= set(LABELS)
+        assert runtime == full
+
+
+def test_predict_matches_the_full_install(runtime_venv, exported, streaming, tmp_path):
+    tmp, paths, _ = exported
+    recording, _ = streaming  # 5 s of four words: several windows per file
+    for kind, path in paths.items():
+        args = ["predict", str(tmp / "data"), str(recording), "--model", path, "--format", "json", "--timeline"]
+        runtime = _run([str(runtime_venv / "tfaudio"), *args], env=_clean_env(), cwd=tmp_path).stdout
+        full = _run([sys.executable, "-m", "tfaudio", *args], env=dict(_clean_env(), PYTHONPATH=str(REPO)),
+                    cwd=tmp_path).stdout  # fmt: skip
+        results = json.loads(runtime)
+        assert len(results) == 3 * len(LABELS) + 1 and not any(r.get("error") for r in results)
         assert runtime == full

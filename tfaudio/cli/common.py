@@ -96,6 +96,21 @@ def run_config(run_dir):
     return read_json(pathlib.Path(run_dir) / RUN_CONFIG)
 
 
+def audio_format(recorded, run_config, sample_rate=None, clip_seconds=None):
+    """`(sample_rate, clip_seconds)` a model takes: the arguments, else what the model records, else its run's.
+
+    `recorded` is what the model itself says: a Keras task's `sample_rate` and
+    `clip_seconds`, or a `.tflite` file's metadata.
+    """
+    found = {}
+    for key, given in (("sample_rate", sample_rate), ("clip_seconds", clip_seconds)):
+        found[key] = given or recorded.get(key) or run_config.get(key)
+        if not found[key]:
+            flag = "--" + key.replace("_", "-")
+            raise UserError(f"the model records no {key} and has no run_config.json; pass {flag}")
+    return found["sample_rate"], found["clip_seconds"]
+
+
 def labels_for(model_file, run_dir):
     """Labels saved with a model: labels.json beside the file or in its run folder."""
     for folder in (pathlib.Path(model_file).parent, run_dir):

@@ -8,6 +8,7 @@ evaluated without TensorFlow.
 import numpy as np
 
 from tfaudio.cli import common
+from tfaudio.clip import clip_samples
 
 HELP = "Evaluate a trained model (run folder, .keras or .tflite) on the test split of a dataset, or on all of it."
 
@@ -29,8 +30,8 @@ def add_arguments(parser):
         help="Which files: auto (the test split when the spec has one, else all of it: a folder, a manifest "
         "without test rows, ?split=none), test, validation, train, or all. Defaults to auto.",
     )
-    parser.add_argument("--sample-rate", type=int, default=None, help="Defaults to the training run's.")
-    parser.add_argument("--clip-seconds", type=float, default=None, help="Defaults to the training run's.")
+    parser.add_argument("--sample-rate", type=int, default=None, help="Defaults to the model's own (or its training run's).")
+    parser.add_argument("--clip-seconds", type=float, default=None, help="Defaults to the model's own (or its training run's).")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="TFLite interpreter threads.")
     parser.add_argument("--out", default=None, help="Write the metrics as JSON to this file.")
@@ -75,7 +76,7 @@ def batches(files, sample_rate, clip_seconds, batch_size):
     from tfaudio.io import load_audio
 
     files.validate()  # every bad file named before anything runs
-    num_samples = int(round(clip_seconds * sample_rate))
+    num_samples = clip_samples(sample_rate, clip_seconds)
     for i in range(0, len(files), batch_size):
         chunk = files.paths[i : i + batch_size]
         x = np.stack([centre_fit(load_audio(p, sample_rate=sample_rate)[0], num_samples) for p in chunk])
@@ -83,13 +84,15 @@ def batches(files, sample_rate, clip_seconds, batch_size):
 
 
 def _predictor(model_file, threads, batch_size):
+    """`(predict, recorded)`: batch -> logits, and the input format the model records (`sample_rate`, ...)."""
     if str(model_file).endswith(".tflite"):
         from tfaudio.runtime import TFLiteModel
 
         model = TFLiteModel(str(model_file), num_threads=threads)
-        return lambda x: np.asarray(model.predict(x, batch_size=batch_size))
+        return (lambda x: np.asarray(model.predict(x, batch_size=batch_size))), model.metadata
     model = common.load_keras(model_file)
-    return lambda x: np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    recorded = {key: getattr(model, key, None) for key in ("sample_rate", "clip_seconds")}
+    return (lambda x: np.asarray(model.predict(x, batch_size=batch_size, verbose=0))), recorded
 
 
 def evaluate(model_path, data=None, sample_rate=None, clip_seconds=None, batch_size=32, threads=1, split="auto",
@@ -108,9 +111,9 @@ def evaluate(model_path, data=None, sample_rate=None, clip_seconds=None, batch_s
     data = data or config.get("data")
     if not data:
         raise SystemExit("error: --data is required (the model has no run_config.json naming its data)")
-    sample_rate = sample_rate or config.get("sample_rate") or 16000
-    clip_seconds = clip_seconds or config.get("clip_seconds") or 1.0
     files, split, data_labels = select_files(data, split)
+    predict, recorded = _predictor(model_file, threads, batch_size)
+    sample_rate, clip_seconds = common.audio_format(recorded, config, sample_rate, clip_seconds)
 
     model_labels = common.labels_for(model_file, run_dir) or data_labels
     missing = sorted({data_labels[y] for y in files.labels} - set(model_labels))
@@ -118,7 +121,6 @@ def evaluate(model_path, data=None, sample_rate=None, clip_seconds=None, batch_s
         raise SystemExit(f"error: the data has labels the model does not know: {missing} (the model's: {model_labels})")
     to_model = np.array([model_labels.index(name) if name in model_labels else -1 for name in data_labels])
 
-    predict = _predictor(model_file, threads, batch_size)
     ys, preds = [], []
     for x, y in batches(files, sample_rate, clip_seconds, batch_size):
         ys.append(to_model[y])  # the dataset's label ids onto the model's label order

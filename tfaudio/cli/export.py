@@ -10,11 +10,13 @@ HELP = "Export a trained model to .tflite (float or quantized) or to a SavedMode
 
 
 def add_arguments(parser):
+    from tfaudio.export.tflite import QUANTIZE_MODES
+
     parser.add_argument("--model", required=True, help="Run folder from `tfaudio train` or a .keras file.")
     parser.add_argument("--format", choices=["tflite", "saved_model"], default="tflite")
     parser.add_argument(
         "--quantize",
-        choices=["none", "dynamic", "float16", "int8", "int16x8"],
+        choices=["none", *QUANTIZE_MODES[1:]],
         default="none",
         help="TFLite quantization. int8/int16x8 calibrate on the training split of the run's data.",
     )
@@ -32,27 +34,36 @@ def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=
     model_file, run_dir = common.resolve_model(model_path, kinds=("keras",))
     model = common.load_keras(model_file)
     labels = common.labels_for(model_file, run_dir)
+    config = common.run_config(run_dir)
     if fmt == "saved_model":
-        return to_saved_model(model, out, version=version, labels=labels)
+        rate = config.get("sample_rate") or getattr(model, "sample_rate", None)
+        return to_saved_model(model, out, version=version, labels=labels, sample_rate=rate)
 
     representative = None
-    config = common.run_config(run_dir)
     if quantize in ("int8", "int16x8"):
         data = data or config.get("data")
         if not data:
             raise UserError("int8 calibration needs --data (the model has no run_config.json)")
-        representative, _, _ = common.load_split(
-            data,
-            "train",
-            config.get("sample_rate") or 16000,
-            config.get("clip_seconds") or 1.0,
-            max_examples=calibration_examples,
+        sample_rate, clip_seconds = common.audio_format(
+            {key: getattr(model, key, None) for key in ("sample_rate", "clip_seconds")}, config
         )
-    # Labels and the input format travel inside the .tflite file too (TFLiteModel.metadata).
-    metadata = {"labels": labels} if labels is not None else {}
-    metadata.update({k: config[k] for k in ("sample_rate", "clip_seconds") if config.get(k) is not None})
+        representative, _, _ = common.load_split(
+            data, "train", sample_rate, clip_seconds, max_examples=calibration_examples
+        )
+    # Labels and the input format travel inside the .tflite file: tfaudio's metadata for its runner
+    # (to_tflite adds the model's input format), standard TFLite Model Metadata for MediaPipe
+    # (the output is then probabilities).
+    metadata = {k: config[k] for k in ("sample_rate", "clip_seconds") if config.get(k) is not None}
+    num_classes = model.outputs[0].shape[-1]
     path = to_tflite(
-        model, out, quantize=quantize, representative_data=representative, int8_io=int8_io, metadata=metadata
+        model,
+        out,
+        quantize=quantize,
+        representative_data=representative,
+        int8_io=int8_io,
+        metadata=metadata,
+        labels=labels if labels is not None else [str(i) for i in range(num_classes)],
+        sample_rate=config.get("sample_rate") or getattr(model, "sample_rate", None),
     )
     if labels is not None:
         # Labels travel with the .tflite file so `tfaudio evaluate` and apps can read them.

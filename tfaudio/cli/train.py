@@ -1,5 +1,6 @@
 """`tfaudio train`: fit a registered model on a dataset and write a run folder."""
 
+import argparse
 import json
 
 HELP = "Train a registered model on a dataset (fsdd:PATH, folder:PATH, manifest:CSV) and write a run folder."
@@ -16,9 +17,15 @@ def _override(text):
 
 
 def add_arguments(parser):
+    from tfaudio.training.recipes import RECIPES
     from tfaudio.training.strategy import MIXED_PRECISION, STRATEGIES
 
     g = parser.add_argument_group("run")
+    g.add_argument("--recipe", choices=sorted(RECIPES), default="none",
+                   help="Start from a named recipe; flags given on the command line override its values. 'kws' "
+                   "(keyword spotting): cosine schedule, lr 3e-3 with 1 warm-up epoch, time shift 0.1 s, background "
+                   "noise (0.8, 0.1), SpecAugment (2 x 5 bins, 2 x 0.1 s), label smoothing 0.1 "
+                   "(tfaudio.training.recipes.KWS). Defaults to none.")
     g.add_argument("--model", required=True, help="Registered model name (see tfaudio.models.available()).")
     g.add_argument("--data", required=True, help="Data spec: fsdd:PATH, folder:PATH or manifest:CSV.")
     g.add_argument("--epochs", type=int, default=10, help="Training epochs (first stage). Defaults to 10.")
@@ -77,17 +84,42 @@ def add_arguments(parser):
     g.add_argument("--speed-perturbation", type=float, default=0.0, metavar="X",
                    help="Random speed (tempo and pitch) factor in [1-X, 1+X], e.g. 0.1 (0: off).")
     g.add_argument("--augment-probability", type=float, default=1.0, help="Chance each waveform augmentation applies.")
+    g.add_argument("--background-noise", action="store_true",
+                   help="Mix in background noise as the TensorFlow speech_commands training does: a random excerpt "
+                   "at volume U[0, --background-volume] into --background-frequency of the clips. The noise is the "
+                   "data's own (speech_commands: _background_noise_, or the training split's _silence_ clips) "
+                   "unless --background-noise-dir is given.")
+    g.add_argument("--background-noise-dir", default=None, help="Folder of noise recordings for --background-noise.")
+    g.add_argument("--background-frequency", type=float, default=0.8, help="Share of clips that get background noise. Defaults to 0.8.")
+    g.add_argument("--background-volume", type=float, default=0.1, help="Largest background-noise volume. Defaults to 0.1.")
+    g.add_argument("--label-smoothing", type=float, default=0.0, help="Label smoothing of the cross-entropy (0: off).")
 
     g = parser.add_argument_group("two-stage fine-tuning (models with a backbone)")
     g.add_argument("--freeze-backbone", action="store_true", help="Train the head only for --epochs.")
     g.add_argument("--fine-tune-epochs", type=int, default=0, help="Then unfreeze the backbone for this many epochs.")
     g.add_argument("--fine-tune-learning-rate", type=float, default=None,
                    help="Learning rate of the fine-tuning stage. Defaults to --learning-rate / 10.")
+    # What each flag defaults to, so that --recipe fills in only the flags the user left alone.
+    parser.set_defaults(flag_defaults={a.dest: a.default for a in parser._actions if a.dest != "help"})
+
+
+# `--recipe` field -> the flag's attribute on `args`, where the names differ.
+_FLAG_OF_FIELD = {"time_shift_seconds": "time_shift", "freq_mask_param": "freq_mask"}
 
 
 def config_from_args(args):
+    """The `TrainConfig` of parsed arguments: flags left at their default take the `--recipe` value."""
     from tfaudio.training import TrainConfig
+    from tfaudio.training.recipes import recipe_fields
 
+    recipe = recipe_fields(getattr(args, "recipe", "none") or "none")
+    if recipe:
+        defaults = getattr(args, "flag_defaults", {})
+        args = argparse.Namespace(**vars(args))
+        for field, value in recipe.items():
+            flag = _FLAG_OF_FIELD.get(field, field)
+            if getattr(args, flag) == defaults.get(flag):
+                setattr(args, flag, value)
     return TrainConfig(
         model=args.model,
         data=args.data,
@@ -123,6 +155,11 @@ def config_from_args(args):
         time_shift_seconds=args.time_shift,
         speed_perturbation=args.speed_perturbation,
         augment_probability=args.augment_probability,
+        background_noise=args.background_noise,
+        background_noise_dir=args.background_noise_dir,
+        background_frequency=args.background_frequency,
+        background_volume=args.background_volume,
+        label_smoothing=args.label_smoothing,
         freeze_backbone=args.freeze_backbone,
         fine_tune_epochs=args.fine_tune_epochs,
         fine_tune_learning_rate=args.fine_tune_learning_rate,

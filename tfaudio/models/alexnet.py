@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from tfaudio.backend import keras, register_serializable
+from tfaudio.models.backbone import Backbone
 from tfaudio.models import image_backbone_args
 
 # Smallest height/width that survives conv1 (11x11, stride 4, valid) and the three
@@ -71,7 +72,7 @@ class LocalResponseNormalization(keras.layers.Layer):
 
 
 @register_serializable
-class AlexNetBackbone(keras.Model):
+class AlexNetBackbone(Backbone):
     """AlexNet feature extractor: 5 convolutions and the first two fully connected layers.
 
     Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep
@@ -149,8 +150,7 @@ class AlexNetBackbone(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),
             "image_shape": list(self.image_shape),
             "width_multiplier": self.width_multiplier,
             "dropout": self.dropout,

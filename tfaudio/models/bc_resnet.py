@@ -6,6 +6,8 @@ from tfaudio.backend import keras, register_serializable
 from tfaudio.layers.sub_spectral_normalization import SubSpectralNormalization
 from tfaudio.models import kws_frontend
 from tfaudio.models.registry import register
+from tfaudio.models.task import Task
+from tfaudio.clip import clip_samples
 
 # Blocks per stage and the stages whose first block halves the frequency axis.
 _STAGE_BLOCKS = (2, 2, 4, 4)
@@ -24,7 +26,7 @@ def channels(width):
 
 
 @register_serializable
-class BCResNet(keras.Model):
+class BCResNet(Task):
     """BC-ResNet keyword spotter on an in-graph log-mel spectrogram.
 
     Kim, Chang, Lee and Sung, "Broadcasted Residual Learning for Efficient
@@ -118,7 +120,7 @@ class BCResNet(keras.Model):
                 f"The blocks' frequency sizes {sizes} must be divisible by `sub_spectral_groups` (40 bands give "
                 f"[20, 10, 5]). Received: num_mel_bins={num_mel_bins}, sub_spectral_groups={sub_spectral_groups}"
             )
-        samples = int(round(sample_rate * clip_seconds))
+        samples = clip_samples(sample_rate, clip_seconds)
         if time_padding == "valid":
             # Frames the unpadded time convolutions consume: head 4, dilated blocks 2 * (2*1 + 2*2 + 4*4 + 4*8), classifier 4.
             consumed = 4 + 2 * sum(n * 2**stage for stage, n in enumerate(_STAGE_BLOCKS)) + 4
@@ -206,13 +208,12 @@ class BCResNet(keras.Model):
         self.input_norm = input_norm
         self.time_padding = time_padding
 
+    backbone_in_config = False  # one graph from waveform to logits
+
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),
             "num_classes": self.num_classes,
-            "sample_rate": self.sample_rate,
-            "clip_seconds": self.clip_seconds,
             "width": self.width,
             "num_mel_bins": self.num_mel_bins,
             "frame_length_seconds": self.frame_length_seconds,

@@ -3,6 +3,8 @@
 from tfaudio.backend import keras, register_serializable
 from tfaudio.models import kws_frontend
 from tfaudio.models.registry import register
+from tfaudio.models.task import Task
+from tfaudio.clip import clip_samples
 
 # The ARM reference configurations (ARM-software/ML-KWS-for-MCU, README "DS_CNN" rows,
 # `model_size_info`): (filters, (kernel time, kernel freq), (stride time, stride freq))
@@ -19,7 +21,7 @@ PAPER_MEMORY_KB = {"s": 38.6, "m": 189.2, "l": 497.6}
 
 
 @register_serializable
-class DSCNN(keras.Model):
+class DSCNN(Task):
     """DS-CNN keyword spotter on an in-graph log-mel spectrogram.
 
     Zhang, Suda, Lai and Chandra, "Hello Edge: Keyword Spotting on
@@ -101,7 +103,7 @@ class DSCNN(keras.Model):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
         kws_frontend.validate(input_norm, time_padding, num_mel_bins, frame_length_seconds, frame_step_seconds)
-        samples = int(round(sample_rate * clip_seconds))
+        samples = clip_samples(sample_rate, clip_seconds)
         (first_filters, first_kernel, first_strides), blocks = SIZES[size]
 
         def bn_relu(x, name):
@@ -140,13 +142,12 @@ class DSCNN(keras.Model):
         self.input_norm = input_norm
         self.time_padding = time_padding
 
+    backbone_in_config = False  # one graph from waveform to logits
+
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),
             "num_classes": self.num_classes,
-            "sample_rate": self.sample_rate,
-            "clip_seconds": self.clip_seconds,
             "size": self.size,
             "num_mel_bins": self.num_mel_bins,
             "frame_length_seconds": self.frame_length_seconds,

@@ -2,6 +2,8 @@
 
 import importlib
 
+from tfaudio.clip import clip_samples
+
 _BUILDERS = {}
 
 # Modules that register builders when imported; imported on first registry use so
@@ -29,7 +31,8 @@ def register(name):
     return decorator
 
 
-def _load_all():
+def load_all():
+    """Imports every model family, registering its builders and its classes for `.keras` loading."""
     global _loaded
     if _loaded:
         return
@@ -46,7 +49,7 @@ def _load_all():
 
 def available():
     """Returns the sorted list of registered model names."""
-    _load_all()
+    load_all()
     return sorted(_BUILDERS)
 
 
@@ -65,22 +68,19 @@ def build(name, num_classes, sample_rate=16000, clip_seconds=1.0, **overrides):
         A `keras.Model` mapping float32 waveforms `[batch, samples]` in [-1, 1]
         to logits `[batch, num_classes]`.
     """
-    _load_all()
+    load_all()
     if name not in _BUILDERS:
         raise ValueError(f"Unknown model name. Expected one of {sorted(_BUILDERS)}. Received: name={name!r}")
     if not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"`num_classes` must be a positive int. Received: num_classes={num_classes!r}")
-    if sample_rate <= 0:
-        raise ValueError(f"`sample_rate` must be positive. Received: sample_rate={sample_rate!r}")
-    if clip_seconds <= 0:
-        raise ValueError(f"`clip_seconds` must be positive. Received: clip_seconds={clip_seconds!r}")
+    clip_samples(sample_rate, clip_seconds)  # validates both
     return _BUILDERS[name](num_classes=num_classes, sample_rate=sample_rate, clip_seconds=clip_seconds, **overrides)
 
 
 def load(path):
     """Loads a `.keras` file saved from any tfaudio model (all families registered first)."""
     from tfaudio.backend import keras
+    from tfaudio.registration import register_all
 
-    _load_all()
-    importlib.import_module("tfaudio.layers")
+    register_all()
     return keras.models.load_model(path)

@@ -6,6 +6,8 @@ from tfaudio.backend import keras, register_serializable
 from tfaudio.layers.peak_normalization import PeakNormalization
 from tfaudio.layers.sinc_conv1d import SincConv1D
 from tfaudio.models.registry import register
+from tfaudio.models.task import Task
+from tfaudio.clip import clip_samples
 
 _GLOBAL_POOLINGS = (None, "avg", "max")
 _CONV_NORMS = ("batch", "time")
@@ -34,7 +36,7 @@ def _as_tuple(value, name):
 
 
 @register_serializable
-class SincNet(keras.Model):
+class SincNet(Task):
     """SincNet classifier on raw waveforms (Ravanelli & Bengio 2018, arXiv 1808.00158).
 
     The paper's network, as in its reference configuration
@@ -184,7 +186,7 @@ class SincNet(keras.Model):
             )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
-        samples = int(round(sample_rate * clip_seconds))
+        samples = clip_samples(sample_rate, clip_seconds)
         frames = samples - sinc_kernel_size + 1
         for i, pool in enumerate(pool_sizes):
             frames = (-(-frames // sinc_stride) if i == 0 else frames - conv_kernel_sizes[i - 1] + 1) // pool
@@ -270,13 +272,15 @@ class SincNet(keras.Model):
         self.conv_activation = conv_activation
         self.leaky_relu_alpha = leaky_relu_alpha
 
+    # One graph from waveform to logits: no separable backbone.
+    backbone_in_config = False
+    # Configs saved before `conv_activation` existed were built with leaky ReLU.
+    legacy_defaults = {"conv_activation": "leaky_relu"}
+
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),
             "num_classes": self.num_classes,
-            "sample_rate": self.sample_rate,
-            "clip_seconds": self.clip_seconds,
             "sinc_filters": self.sinc_filters,
             "sinc_kernel_size": self.sinc_kernel_size,
             "sinc_stride": self.sinc_stride,
@@ -291,11 +295,6 @@ class SincNet(keras.Model):
             "conv_activation": self.conv_activation,
             "leaky_relu_alpha": self.leaky_relu_alpha,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        # Configs saved before `conv_activation` existed were built with leaky ReLU.
-        return cls(**{"conv_activation": "leaky_relu", **config})
 
 
 @register("sincnet")

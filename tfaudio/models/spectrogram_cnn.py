@@ -10,6 +10,8 @@ from tfaudio.layers.log_mel_spectrogram import LogMelSpectrogram
 from tfaudio.layers.peak_normalization import PeakNormalization
 from tfaudio.models import alexnet, squeezenet
 from tfaudio.models.registry import register
+from tfaudio.models.task import Task
+from tfaudio.clip import clip_samples
 
 _KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
@@ -160,7 +162,7 @@ class UtteranceNormalization(keras.layers.Layer):
 
 
 @register_serializable
-class SpectrogramClassifier(keras.Model):
+class SpectrogramClassifier(Task):
     """Audio classifier that treats the log-mel spectrogram as an image for a CNN backbone.
 
     waveform `[batch, samples]` -> `LogMelSpectrogram` -> normalisation ->
@@ -331,7 +333,7 @@ class SpectrogramClassifier(keras.Model):
         if weights_path is not None and not os.path.isfile(weights_path):
             raise FileNotFoundError(f"No weights file at this path. Received: weights={weights!r}")
 
-        num_samples = int(round(sample_rate * clip_seconds))
+        num_samples = clip_samples(sample_rate, clip_seconds)
         self._fft_length = fft_length or 2 ** int(math.ceil(math.log2(0.025 * sample_rate)))
         self._frame_step = frame_step or int(round(0.01 * sample_rate))
 
@@ -432,19 +434,16 @@ class SpectrogramClassifier(keras.Model):
         layer.moving_variance.assign(spectrograms.var(axis=(0, 1)))
         return self
 
-    @classmethod
-    def from_config(cls, config):
-        # Configs saved before `input_norm` existed fed the raw waveform to the frontend.
-        return cls(**{"input_norm": None, **config})
+    # The backbone is rebuilt from `architecture` and the sizes, not serialized.
+    backbone_in_config = False
+    # Configs saved before `input_norm` existed fed the raw waveform to the frontend.
+    legacy_defaults = {"input_norm": None}
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),
             "architecture": self.architecture,
             "num_classes": self.num_classes,
-            "sample_rate": self.sample_rate,
-            "clip_seconds": self.clip_seconds,
             "fft_length": self.fft_length,
             "frame_length": self.frame_length,
             "frame_step": self.frame_step,

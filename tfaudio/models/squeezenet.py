@@ -1,6 +1,7 @@
 """SqueezeNet 1.1 (Iandola et al. 2016) as an image backbone for spectrograms."""
 
 from tfaudio.backend import keras, register_serializable
+from tfaudio.models.backbone import Backbone
 from tfaudio.models import image_backbone_args
 
 # Smallest height/width that survives conv1 (3x3, stride 2, valid) and the three
@@ -40,7 +41,7 @@ def _fire(x, name, squeeze, expand):
 
 
 @register_serializable
-class SqueezeNetBackbone(keras.Model):
+class SqueezeNetBackbone(Backbone):
     """SqueezeNet 1.1 feature extractor: conv1, max-pools and Fire modules 2-9.
 
     Iandola et al., "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters
@@ -97,8 +98,7 @@ class SqueezeNetBackbone(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),
             "image_shape": list(self.image_shape),
             "width_multiplier": self.width_multiplier,
         }

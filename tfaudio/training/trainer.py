@@ -78,6 +78,13 @@ class TrainConfig:
     gain_db: float = 0.0  # random gain in [-gain_db, gain_db]; 0: off
     time_shift_seconds: float = 0.0  # 0: off
     speed_perturbation: float = 0.0  # speed factor in [1 - x, 1 + x]; 0: off
+    # Background noise as the TensorFlow speech_commands training mixes it (BackgroundNoise): recordings
+    # from background_noise_dir, else the data's own (speech_commands: _background_noise_ or training _silence_).
+    background_noise: object = False  # True, False, or "auto": only when the data has its own noise
+    background_noise_dir: str = None
+    background_frequency: float = 0.8
+    background_volume: float = 0.1
+    label_smoothing: float = 0.0
     augment_probability: float = 1.0
     # Two-stage fine-tuning of models with a `backbone`.
     freeze_backbone: bool = False
@@ -106,6 +113,17 @@ class TrainConfig:
             raise ValueError(f"`optimizer` must be adam, adamw or sgd. Received: optimizer={self.optimizer!r}")
         if not 0 <= self.speed_perturbation < 1:
             raise ValueError(f"`speed_perturbation` must be in [0, 1). Received: speed_perturbation={self.speed_perturbation!r}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"`label_smoothing` must be in [0, 1). Received: label_smoothing={self.label_smoothing!r}")
+        if self.background_noise not in (True, False, "auto"):
+            raise ValueError(
+                f"`background_noise` must be True, False or 'auto'. Received: background_noise={self.background_noise!r}"
+            )
+        if not 0.0 <= self.background_frequency <= 1.0 or self.background_volume < 0:
+            raise ValueError(
+                "`background_frequency` must be in [0, 1] and `background_volume` >= 0. Received: "
+                f"background_frequency={self.background_frequency!r}, background_volume={self.background_volume!r}"
+            )
         if self.mixup < 0:
             raise ValueError(f"`mixup` must be >= 0. Received: mixup={self.mixup!r}")
         if self.strategy not in strategies.STRATEGIES:
@@ -167,6 +185,8 @@ def prepare_datasets(train_ds, test_ds, num_classes, config):
     """Mixup (soft labels) on training batches, auto-shard options, prefetch."""
     if config.mixup:
         train_ds = mixup.mixup_dataset(train_ds, config.mixup, num_classes, seed=config.seed)
+    elif config.label_smoothing:
+        train_ds = mixup.one_hot_dataset(train_ds, num_classes)
     train_ds = strategies.shard_options(train_ds).prefetch(tf.data.AUTOTUNE)
     return train_ds, prepare_eval_dataset(test_ds, num_classes, config)
 
@@ -175,7 +195,7 @@ def prepare_eval_dataset(ds, num_classes, config):
     """A test or validation dataset as `prepare_datasets` leaves it (one-hot labels with mixup); None stays None."""
     if ds is None:
         return None
-    if config.mixup:
+    if config.mixup or config.label_smoothing:
         ds = mixup.one_hot_dataset(ds, num_classes)
     return strategies.shard_options(ds).prefetch(tf.data.AUTOTUNE)
 
@@ -185,6 +205,28 @@ def prepare_eval_dataset(ds, num_classes, config):
 
 def _is_frontend(layer):
     return type(layer).__name__ in FRONTEND_CLASSES or getattr(layer, "is_frontend", False)
+
+
+def _has_own_noise(data):
+    return isinstance(data, str) and data.startswith("speech_commands:")
+
+
+def background_noise_source(config):
+    """`{"noise_dir": ...}` or `{"noise_files": [...]}` for `BackgroundNoise`: the config's folder, else
+    the training data's own noise (a speech_commands spec: `tfaudio.data.speech_commands_noise_files`)."""
+    if config.background_noise_dir:
+        return {"noise_dir": config.background_noise_dir}
+    from tfaudio.data import spec as data_spec
+    from tfaudio.data.speech_commands import speech_commands_files, speech_commands_noise_files
+
+    kind, path, options = data_spec.parse_spec(config.data) if config.data else (None, None, {})
+    if kind != "speech_commands":
+        raise ValueError(
+            "Background noise needs a noise folder (--background-noise-dir) unless the data is a "
+            f"speech_commands: spec, whose own noise is used. Received: data={config.data!r}"
+        )
+    accepted = inspect.signature(speech_commands_files).parameters
+    return {"noise_files": list(speech_commands_noise_files(path, **{k: v for k, v in options.items() if k in accepted}))}
 
 
 def waveform_augmentations(config):
@@ -203,6 +245,22 @@ def waveform_augmentations(config):
     if config.time_shift_seconds:
         layers.append(
             TimeShift(config.time_shift_seconds, config.sample_rate, probability=p, seed=config.seed + 1, name="time_shift")
+        )
+    if config.background_noise == "auto" and not config.background_noise_dir and not _has_own_noise(config.data):
+        print(f"No background noise for {config.data!r} (not a speech_commands: spec; give --background-noise-dir).",
+              flush=True)
+    elif config.background_noise or config.background_noise_dir:
+        from tfaudio.layers.background_noise import BackgroundNoise
+
+        layers.append(
+            BackgroundNoise(
+                **background_noise_source(config),
+                max_volume=config.background_volume,
+                probability=config.background_frequency,
+                sample_rate=config.sample_rate,
+                seed=config.seed + 5,
+                name="background_noise",
+            )
         )
     if config.gain_db:
         layers.append(RandomGain(-config.gain_db, config.gain_db, probability=p, seed=config.seed + 2, name="random_gain"))
@@ -500,7 +558,7 @@ def _train(config, data, model, return_model, strategy):
         train_model, sync_back = training_model(net, config)
     patch_multi_worker_build(train_model, strategy)
 
-    soft = bool(config.mixup)
+    soft = bool(config.mixup or config.label_smoothing)
 
     def export_model():
         """The clean float32 model with the current weights."""
@@ -523,7 +581,7 @@ def _train(config, data, model, return_model, strategy):
             optimizer = make_optimizer(config, learning_rate, total, int(config.warmup_epochs * steps_per_epoch))
             train_model.compile(
                 optimizer=optimizer,
-                loss=losses.classification_loss(soft_labels=soft),
+                loss=losses.classification_loss(soft_labels=soft, label_smoothing=config.label_smoothing),
                 metrics=[losses.accuracy_metric(soft_labels=soft)],
                 jit_compile=False,
             )

@@ -6,6 +6,7 @@ from tfaudio.models.ast.backbone import ASTBackbone, ASTEmbedding, resize_positi
 from tfaudio.models.ast.classifier import ASTClassifier, ASTTokenPooling
 from tfaudio.models.ast.features import KaldiFbank
 from tfaudio.models.registry import register
+from tfaudio.clip import clip_samples
 
 _BACKBONE_ARGS = tuple(
     name for name in inspect.signature(ASTBackbone.__init__).parameters if name not in ("self", "kwargs")
@@ -24,7 +25,7 @@ def build_ast_base(num_classes, sample_rate=16000, clip_seconds=1.0, **overrides
     backbone_args = {name: overrides.pop(name) for name in list(overrides) if name in _BACKBONE_ARGS}
     if "max_length" not in backbone_args:
         fbank = KaldiFbank(sample_rate=sample_rate, num_mel_bins=backbone_args.get("num_mel_bins", 128))
-        backbone_args["max_length"] = max(fbank.num_frames(round(sample_rate * clip_seconds)), 1)
+        backbone_args["max_length"] = max(fbank.num_frames(clip_samples(sample_rate, clip_seconds)), 1)
     backbone = ASTBackbone(**backbone_args)
     return ASTClassifier(backbone, num_classes, sample_rate=sample_rate, clip_seconds=clip_seconds, **overrides)
 

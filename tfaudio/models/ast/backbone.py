@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfaudio.backend import keras, register_serializable
+from tfaudio.models.backbone import Backbone
 from tfaudio.layers.transformer_encoder import TransformerEncoderBlock
 
 
@@ -114,7 +115,7 @@ class ASTEmbedding(keras.layers.Layer):
 
 
 @register_serializable
-class ASTBackbone(keras.Model):
+class ASTBackbone(Backbone):
     """Audio Spectrogram Transformer backbone (Gong et al. 2021, arXiv 2104.01778).
 
     Maps normalised log-mel features to the encoder's sequence output: a 16x16
@@ -245,8 +246,7 @@ class ASTBackbone(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),
             "num_mel_bins": self.num_mel_bins,
             "max_length": self.max_length,
             "patch_size": self.patch_size,
@@ -260,7 +260,3 @@ class ASTBackbone(keras.Model):
             "attention_dropout": self.attention_dropout,
             "layer_norm_epsilon": self.layer_norm_epsilon,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

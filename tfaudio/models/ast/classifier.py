@@ -5,6 +5,8 @@ import tensorflow as tf
 from tfaudio.backend import keras, register_serializable
 from tfaudio.models.ast.backbone import ASTBackbone  # noqa: F401  (registered before from_config deserializes it)
 from tfaudio.models.ast.features import AUDIOSET_MEAN, AUDIOSET_STD, KALDI_MEL_FLOOR, KaldiFbank
+from tfaudio.models.task import Task
+from tfaudio.clip import clip_samples
 
 
 @register_serializable
@@ -19,7 +21,7 @@ class ASTTokenPooling(keras.layers.Layer):
 
 
 @register_serializable
-class ASTClassifier(keras.Model):
+class ASTClassifier(Task):
     """Audio Spectrogram Transformer classifier on raw waveforms (Gong et al. 2021, arXiv 2104.01778).
 
     The features are computed inside the graph (`KaldiFbank`, the same as
@@ -72,15 +74,13 @@ class ASTClassifier(keras.Model):
     ):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"`num_classes` must be a positive int. Received: num_classes={num_classes!r}")
-        if clip_seconds <= 0:
-            raise ValueError(f"`clip_seconds` must be positive. Received: clip_seconds={clip_seconds!r}")
         if labels is not None:
             labels = [str(label) for label in labels]
             if len(labels) != num_classes:
                 raise ValueError(
                     f"`labels` must have `num_classes` ({num_classes}) entries. Received: labels={labels!r}"
                 )
-        num_samples = int(round(sample_rate * clip_seconds))
+        num_samples = clip_samples(sample_rate, clip_seconds)
 
         # === Layers ===
         fbank = KaldiFbank(
@@ -122,23 +122,11 @@ class ASTClassifier(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": keras.layers.serialize(self.backbone),
+            **super().get_config(),
             "num_classes": self.num_classes,
-            "sample_rate": self.sample_rate,
-            "clip_seconds": self.clip_seconds,
             "mean": self.mean,
             "std": self.std,
             "window": self.window,
             "mel_floor": self.mel_floor,
             "labels": self.labels,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        backbone = config.pop("backbone")
-        if isinstance(backbone, dict):
-            backbone = keras.layers.deserialize(backbone)
-        return cls(backbone=backbone, **config)

@@ -5,6 +5,7 @@ from tfaudio.models.wav2vec2.backbone import Wav2Vec2Backbone
 from tfaudio.models.wav2vec2.classifier import MaskedMeanPooling, Wav2Vec2Classifier
 from tfaudio.models.wav2vec2.pretraining import GumbelTemperatureDecay, Wav2Vec2PreTrainer
 from tfaudio.models.wav2vec2.quantizer import GumbelVectorQuantizer
+from tfaudio.clip import clip_samples
 
 __all__ = [
     "GumbelTemperatureDecay",
@@ -42,10 +43,12 @@ _CLASSIFIER_ARGS = ("classifier_proj_size", "freeze_feature_encoder")
 
 def _build(preset, num_classes, sample_rate, clip_seconds, overrides):
     classifier_args = {k: overrides.pop(k) for k in _CLASSIFIER_ARGS if k in overrides}
-    backbone_args = dict(preset, num_samples=int(round(sample_rate * clip_seconds)))
+    backbone_args = dict(preset, num_samples=clip_samples(sample_rate, clip_seconds))
     backbone_args.update(overrides)
     backbone = Wav2Vec2Backbone(**backbone_args)
-    return Wav2Vec2Classifier(backbone, num_classes=num_classes, **classifier_args)
+    return Wav2Vec2Classifier(
+        backbone, num_classes=num_classes, sample_rate=sample_rate, clip_seconds=clip_seconds, **classifier_args
+    )
 
 
 @register("wav2vec2_base")

@@ -1,6 +1,7 @@
 """The wav2vec 2.0 backbone: raw waveform to contextual frame features."""
 
 from tfaudio.backend import keras, register_serializable
+from tfaudio.models.backbone import Backbone
 from tfaudio.models.wav2vec2.layers import (
     FramePaddingMask,
     Wav2Vec2Encoder,
@@ -12,7 +13,7 @@ from tfaudio.models.wav2vec2.layers import (
 
 
 @register_serializable
-class Wav2Vec2Backbone(keras.Model):
+class Wav2Vec2Backbone(Backbone):
     """wav2vec 2.0 encoder (Baevski et al. 2020, arXiv 2006.11477) as a functional Keras model.
 
     Conv feature encoder -> layer norm + projection -> SpecAugment-style masking (training
@@ -187,8 +188,7 @@ class Wav2Vec2Backbone(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),
             "hidden_dim": self.hidden_dim,
             "num_layers": self.num_layers,
             "num_heads": self.num_heads,
@@ -216,7 +216,3 @@ class Wav2Vec2Backbone(keras.Model):
             "num_samples": self.num_samples,
             "use_padding_mask": self.use_padding_mask,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

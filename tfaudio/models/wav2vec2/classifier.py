@@ -3,7 +3,9 @@
 import tensorflow as tf
 
 from tfaudio.backend import keras, register_serializable
+from tfaudio.models.task import Task
 from tfaudio.models.wav2vec2.layers import FramePaddingMask
+from tfaudio.clip import clip_samples
 
 
 @register_serializable
@@ -29,7 +31,7 @@ class MaskedMeanPooling(keras.layers.Layer):
 
 
 @register_serializable
-class Wav2Vec2Classifier(keras.Model):
+class Wav2Vec2Classifier(Task):
     """Utterance classifier on a `Wav2Vec2Backbone`, like transformers' `Wav2Vec2ForSequenceClassification`.
 
     `logits = classifier(mean_over_real_frames(projector(backbone(waveform))))`.
@@ -40,6 +42,11 @@ class Wav2Vec2Classifier(keras.Model):
         classifier_proj_size: int. Width of the projector before pooling. Defaults to 256.
         freeze_feature_encoder: bool. Keeps the conv feature encoder's weights fixed
             in training (as `freeze_feature_encoder()` in transformers). Defaults to False.
+        sample_rate: int. Sample rate the model expects, in Hz (wav2vec 2.0
+            checkpoints are trained on 16 kHz audio). Defaults to 16000.
+        clip_seconds: float or None. Input length; None derives it from the
+            backbone's `num_samples` (None there: any length). When given it must
+            round to the backbone's `num_samples`. Defaults to None.
 
     Input shape:
         The backbone's: `[batch, samples]` waveform, or `{"waveform", "padding_mask"}`.
@@ -52,13 +59,24 @@ class Wav2Vec2Classifier(keras.Model):
     >>> model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     """
 
-    def __init__(self, backbone, num_classes, classifier_proj_size=256, freeze_feature_encoder=False, **kwargs):
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        classifier_proj_size=256,
+        freeze_feature_encoder=False,
+        sample_rate=16000,
+        clip_seconds=None,
+        **kwargs,
+    ):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"`num_classes` must be a positive int. Received: num_classes={num_classes!r}")
         if not isinstance(classifier_proj_size, int) or classifier_proj_size < 1:
             raise ValueError(
                 f"`classifier_proj_size` must be a positive int. Received: classifier_proj_size={classifier_proj_size!r}"
             )
+
+        clip_seconds = backbone_clip_seconds(backbone, sample_rate, clip_seconds)
 
         # === Layers ===
         projector = keras.layers.Dense(classifier_proj_size, name="projector")
@@ -90,19 +108,26 @@ class Wav2Vec2Classifier(keras.Model):
         self.num_classes = num_classes
         self.classifier_proj_size = classifier_proj_size
         self.freeze_feature_encoder = freeze_feature_encoder
+        self.sample_rate = sample_rate
+        self.clip_seconds = clip_seconds
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": keras.layers.serialize(self.backbone),
+            **super().get_config(),
             "num_classes": self.num_classes,
             "classifier_proj_size": self.classifier_proj_size,
             "freeze_feature_encoder": self.freeze_feature_encoder,
         }
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)
+
+def backbone_clip_seconds(backbone, sample_rate, clip_seconds):
+    """The clip length of a task on `backbone`: `clip_seconds` checked against `backbone.num_samples`, or derived."""
+    if clip_seconds is None:
+        clip_samples(sample_rate, None)  # validates sample_rate
+        return None if backbone.num_samples is None else backbone.num_samples / sample_rate
+    if clip_samples(sample_rate, clip_seconds) != backbone.num_samples:
+        raise ValueError(
+            f"`clip_seconds` must match the backbone's input length ({backbone.num_samples} samples). "
+            f"Received: sample_rate={sample_rate!r}, clip_seconds={clip_seconds!r}"
+        )
+    return clip_seconds
