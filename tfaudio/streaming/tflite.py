@@ -20,6 +20,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 from tfaudio.atomic import write_bytes
 from tfaudio.export.tflite import _offending_ops
 from tfaudio.export.tflite_metadata import write_metadata
+from tfaudio.ops.stft import builtin_ops_only
 
 STATE_MODES = ("external", "internal")
 QUANTIZE_MODES = (None, "dynamic", "int8")
@@ -47,7 +48,8 @@ def _frozen_step(stream):
             outputs[state_output_name(i)] = s
         return outputs
 
-    concrete = step.get_concrete_function()
+    with builtin_ops_only():  # spectrogram layers trace their DFT path, not the FFT
+        concrete = step.get_concrete_function()
     return convert_variables_to_constants_v2(concrete), concrete.structured_outputs
 
 
