@@ -83,6 +83,21 @@ def _cases(r):
             (["bench", f"{r}/missing.tflite"], "missing.tflite"),
             (["bench", f"{r}/fake.tflite", "--runs", "many"], "--runs"),
         ],
+        "detect": [
+            (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/missing.tflite"], "missing.tflite"),
+            (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/notes.tflite"], "notes.tflite: not a"),
+            (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/model.keras"], "model.keras: cannot be loaded"),
+            (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--threads", "0"], "--threads"),
+            (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--frames-per-hop", "2"],
+             "--frames-per-hop applies to Keras models"),
+            (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--threshold", "high"], "--threshold"),
+        ],
+        "predict": [
+            (["predict", f"{r}/ok/yes/a.wav", "--model", f"{r}/missing.tflite"], "missing.tflite"),
+            (["predict", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite"], "fake.tflite: not a valid TFLite model"),
+            (["predict", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--top-k", "0"], "top_k=0"),
+            (["predict", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--format", "xml"], "--format"),
+        ],
         "download": [  # no network: file:// URLs
             (["download", "nope"], "invalid choice: 'nope'"),
             (["download", "fsdd", "--url", f"file://{r}/missing.tar.gz", "--root", f"{r}/dl", "--quiet"],

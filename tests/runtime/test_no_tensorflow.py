@@ -55,10 +55,12 @@ def test_runtime_modules_import_no_tensorflow():
         from tfaudio.runtime import TFLiteModel, read_metadata, peak_normalize, tflite_op_names
         from tfaudio.bench import tflite_latency, device_report, profile_tflite
         from tfaudio.streaming import StreamingRunner, Detector, RecognizeCommands
+        from tfaudio.prediction import predict
         from tfaudio.cli.main import build_parser
         build_parser().parse_args(["bench", "model.tflite", "--threads", "1", "2"])
         build_parser().parse_args(["detect", "audio.wav", "--model", "stream.tflite"])
         build_parser().parse_args(["evaluate", "--model", "model.tflite", "--data", "folder:x"])
+        build_parser().parse_args(["predict", "clip.wav", "--model", "model.tflite"])
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras"))
         print(loaded)
         """

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tfaudio.atomic import write_bytes
 from tfaudio.backend import USE_LEGACY_KERAS, keras
+from tfaudio.ops.stft import builtin_ops_only
 
 _LEGACY_HINT = (
     "Quantization-aware training needs tf_keras (tensorflow-model-optimization does not support "
@@ -470,7 +471,9 @@ def qat_to_tflite(model, path, batch_size=None, metadata=None):
     if normalization is not None:
         metadata["input_normalization"] = {"type": "peak", "floor": normalization.floor}
 
-    concrete = _serving_function(model, batch_size).get_concrete_function()
+    # Traced inside builtin_ops_only(): spectrogram layers take their DFT path, not the FFT.
+    with builtin_ops_only():
+        concrete = _serving_function(model, batch_size).get_concrete_function()
     frozen = convert_variables_to_constants_v2(concrete)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]

@@ -590,11 +590,11 @@ def _train(config, data, model, return_model, strategy):
         # re-runs a logged epoch (its new row wins) rather than losing a row.
         callbacks = [
             cb.EpochLog(events_path, stage=stage),
-            keras.callbacks.BackupAndRestore(
+            cb.AtomicBackupAndRestore(
                 backup_dir,
+                restore_dir=os.path.join(out, "backup", stage),  # every worker restores the chief's backup
                 save_freq=config.backup_every_steps or "epoch",
-                double_checkpoint=True,
-                delete_checkpoint=final,
+                delete_checkpoint=False,
             ),
         ]
         if chief:
@@ -667,7 +667,14 @@ def _train(config, data, model, return_model, strategy):
         _write_json(os.path.join(out, METRICS_FILE), result)
         from tfaudio.plots import plot_run  # training_curves.png, confusion_matrix.png (needs matplotlib)
 
-        plot_run(out, result["history"], list(labels), model=final_model, test_ds=test_ds)
+        # Predicting under MultiWorkerMirroredStrategy needs every worker: no confusion plot there.
+        multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        plot_run(out, result["history"], list(labels), model=final_model, test_ds=None if multi_worker else test_ds)
+    # The backup goes only once the outputs are written: a kill while writing them reruns just
+    # the final evaluation and writes from the backup, instead of training again from epoch 0.
+    import shutil
+
+    shutil.rmtree(backup_root, ignore_errors=True)
     if test:
         print(f"Test accuracy: {test.get('accuracy', math.nan):.4f}  loss: {test.get('loss', math.nan):.4f}", flush=True)
     return (result, final_model) if return_model else result
