@@ -182,7 +182,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="serving-load-")
     model = small_kws_model()
     tflite = to_tflite(model, os.path.join(tmp, "model.tflite"))
-    export_dir = to_saved_model(model, os.path.join(tmp, "serving"), labels=[f"c{i}" for i in range(12)])
+    labels = [f"c{i}" for i in range(12)]
+    export_dir = to_saved_model(model, os.path.join(tmp, "serving"), labels=labels, sample_rate=16000)
     rng = np.random.default_rng(1)
     requests = [rng.uniform(-0.5, 0.5, (int(rng.integers(1, 5)), SAMPLES)).astype(np.float32)
                 for _ in range(8 * args.thread_calls)]  # fmt: skip

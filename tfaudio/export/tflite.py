@@ -10,6 +10,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 from tfaudio.atomic import write_bytes
 from tfaudio.export.tflite_metadata import metadata_schema, write_metadata, write_standard_metadata
 from tfaudio.layers.peak_normalization import leading_peak_normalization
+from tfaudio.ops.stft import builtin_ops_only
 # The runner moved to tfaudio.runtime (no TensorFlow); these names stay importable from here.
 from tfaudio.runtime import TFLiteModel, tflite_op_names  # noqa: F401
 from tfaudio.runtime.normalization import peak_normalize
@@ -191,7 +192,9 @@ def to_tflite(
 
     # Keras 3 variables are not frozen by the converter on their own (it leaves
     # READ_VARIABLE ops behind), so fold them into constants first.
-    concrete = _serving_function(model, batch_size, softmax=softmax).get_concrete_function()
+    # Traced inside builtin_ops_only(): spectrogram layers take their DFT path, not the FFT.
+    with builtin_ops_only():
+        concrete = _serving_function(model, batch_size, softmax=softmax).get_concrete_function()
     frozen = convert_variables_to_constants_v2(concrete)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
