@@ -3,8 +3,6 @@
 import tensorflow as tf
 
 from tfaudio.backend import keras, register_serializable
-from tfaudio.models.task import Task
-from tfaudio.models.wav2vec2.classifier import backbone_clip_seconds
 from tfaudio.models.wav2vec2.quantizer import GumbelVectorQuantizer
 
 
@@ -72,8 +70,11 @@ class GumbelTemperatureDecay(keras.callbacks.Callback):
 
 
 @register_serializable
-class Wav2Vec2PreTrainer(Task):
+class Wav2Vec2PreTrainer(keras.Model):
     """wav2vec 2.0 pretraining model, like transformers' `Wav2Vec2ForPreTraining`, trainable with `fit`.
+
+    A subclassed model (its own `call`), so not a `Task`: Keras rewrites the bases of a class whose
+    instances are functional (`inject_functional_model_class`), which `Task` subclasses are.
 
     Masks spans of the projected features, encodes them with the transformer, and learns
     to pick each masked frame's quantized latent among `num_negatives` distractors from
@@ -92,9 +93,6 @@ class Wav2Vec2PreTrainer(Task):
         feature_quantizer_dropout: float. Dropout on the features before quantization.
             Defaults to 0.0.
         gumbel_temperature: float. Initial Gumbel-softmax temperature. Defaults to 2.0.
-        sample_rate: int. Sample rate of the audio, in Hz. Defaults to 16000.
-        clip_seconds: float or None. As `Wav2Vec2Classifier`'s: None derives it
-            from the backbone's `num_samples`. Defaults to None.
 
     Call arguments:
         inputs: waveform `[batch, samples]`, or a dict with `"waveform"` and optionally
@@ -125,15 +123,11 @@ class Wav2Vec2PreTrainer(Task):
         diversity_loss_weight=0.1,
         feature_quantizer_dropout=0.0,
         gumbel_temperature=2.0,
-        sample_rate=16000,
-        clip_seconds=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if num_negatives < 1:
             raise ValueError(f"`num_negatives` must be positive. Received: num_negatives={num_negatives!r}")
-        self.sample_rate = sample_rate
-        self.clip_seconds = backbone_clip_seconds(backbone, sample_rate, clip_seconds)
         self.backbone = backbone
         self.num_codevector_groups = num_codevector_groups
         self.num_codevectors_per_group = num_codevectors_per_group
@@ -225,7 +219,9 @@ class Wav2Vec2PreTrainer(Task):
 
     def get_config(self):
         return {
-            **super().get_config(),
+            "name": self.name,
+            "trainable": self.trainable,
+            "backbone": keras.layers.serialize(self.backbone),
             "num_codevector_groups": self.num_codevector_groups,
             "num_codevectors_per_group": self.num_codevectors_per_group,
             "codevector_dim": self.codevector_dim,
@@ -236,3 +232,9 @@ class Wav2Vec2PreTrainer(Task):
             "feature_quantizer_dropout": self.feature_quantizer_dropout,
             "gumbel_temperature": self.gumbel_temperature,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)
