@@ -33,6 +33,8 @@ setup(
         "plot": ["matplotlib>=3.7"],
         # `tfaudio detect mic`: live microphone input.
         "sounddevice": ["sounddevice>=0.4"],
+        # The TFLite metadata schema for MediaPipe-loadable .tflite files (tfaudio.export.tflite_metadata).
+        "mediapipe": ["mediapipe>=1.2"],
         "dev": [
             "matplotlib>=3.7",
             "pytest>=8",
@@ -43,6 +45,7 @@ setup(
             "scipy>=1.11",
             "torch>=2.4",
             "transformers>=4.45",
+            "mediapipe>=1.2",
         ],
     },
     entry_points={"console_scripts": ["tfaudio=tfaudio.cli.main:main"]},

@@ -8,6 +8,11 @@ peak resident memory from `wait4`), on the same `.tflite` file:
   * `tfaudio bench MODEL --runs 20 --warmup 2`: the runtime venv vs the full install with the
     code before the split (`--before`, a commit read with `git archive`, whose bench imported
     TensorFlow) vs the full install with this checkout (TF-free now, but TF sits in site-packages);
+  * `tfaudio predict` of a 5 s recording (Speech Commands words) with the full-int8 `ds_cnn`
+    reference file: the runtime venv and the full install, vs the full install predicting with
+    the same model as a `.keras` file (TensorFlow);
+  * `tfaudio detect` over that recording with a full-int8 streaming `ds_cnn` (causal padding, made
+    here with `tfaudio.streaming`): the runtime venv vs the full install;
   * the installed size of each venv given with `--size-venv NAME=DIR` (site-packages, bytes).
 Output: JSON + a markdown table under benchmarks/results/, ratios against the full install.
 
@@ -72,12 +77,44 @@ def site_packages_bytes(venv):
     return total
 
 
+def recording(root, path, sample_rate=16000, words=4):
+    """Writes `words` Speech Commands clips with 0.25 s gaps to `path` (16-bit WAV); returns the audio."""
+    import numpy as np
+    import soundfile as sf
+
+    from tfaudio.io import find_audio_files, load_audio
+
+    files = [f for f in find_audio_files(root) if "_silence_" not in f and "_unknown_" not in f]
+    if not files:
+        raise SystemExit(f"error: no Speech Commands clips under {root} (give --speech-commands PATH)")
+    gap = np.zeros(sample_rate // 4, np.float32)
+    picked = [files[i] for i in np.linspace(0, len(files) - 1, words).astype(int)]
+    audio = np.concatenate([gap] + [x for f in picked for x in (load_audio(f, sample_rate=sample_rate)[0], gap)])
+    sf.write(path, audio, sample_rate, subtype="PCM_16")
+    return audio
+
+
+def make_models(folder, audio):
+    """`ds_cnn.keras` (the architecture of the reference files) and a full-int8 streaming ds_cnn."""
+    from tfaudio.backend import keras
+    from tfaudio.models import build
+    from tfaudio.streaming import StreamingModel, to_streaming_tflite
+
+    keras.utils.set_random_seed(0)
+    build("ds_cnn", 12).save(os.path.join(folder, "ds_cnn.keras"))
+    stream = StreamingModel(build("ds_cnn", 12, time_padding="causal", input_norm=None))
+    path = os.path.join(folder, "ds_cnn_stream_int8.tflite")
+    to_streaming_tflite(stream, path, quantize="int8", representative_audio=[audio])
+    return os.path.join(folder, "ds_cnn.keras"), path
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runtime-python", required=True, help="python of a venv with only tfaudio-runtime.")
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
     parser.add_argument("--before", default=BEFORE, help="Commit with the TensorFlow-importing runner.")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--speech-commands", default=str(REPO.parent / "shared" / "data" / "speech_commands"))
     parser.add_argument("--size-venv", action="append", default=[], metavar="NAME=DIR")
     parser.add_argument("--out", default=str(HERE / "results" / "runtime_footprint"))
     args = parser.parse_args(argv)
@@ -92,6 +129,10 @@ def main(argv=None):
         subprocess.run(["tar", "-x", "-C", old], input=archive.stdout, check=True)
         before = dict(clean, PYTHONPATH=old)
         bench = ["-m", "tfaudio", "bench", os.path.abspath(args.model), "--runs", "20", "--warmup", "2"]
+        wav = os.path.join(tmp, "recording.wav")
+        keras_model, stream_model = make_models(tmp, recording(args.speech_commands, wav))
+        predict = ["-m", "tfaudio", "predict", wav, "--format", "json", "--model"]
+        detect = ["-m", "tfaudio", "detect", wav, "--model", stream_model]
         rows = {
             "import runner": {
                 "runtime": measure([args.runtime_python, "-c", IMPORT.format(stmt="from tfaudio.runtime import TFLiteModel")], clean, args.repeat, neutral),
@@ -101,6 +142,15 @@ def main(argv=None):
                 "runtime": measure([args.runtime_python, *bench], clean, args.repeat, neutral),
                 "full": measure([sys.executable, *bench], before, args.repeat, neutral),
                 "full_now": measure([sys.executable, *bench], full, args.repeat, neutral),
+            },
+            "tfaudio predict": {
+                "runtime": measure([args.runtime_python, *predict, os.path.abspath(args.model)], clean, args.repeat, neutral),
+                "full": measure([sys.executable, *predict, keras_model], full, args.repeat, neutral),
+                "full_now": measure([sys.executable, *predict, os.path.abspath(args.model)], full, args.repeat, neutral),
+            },
+            "tfaudio detect": {
+                "runtime": measure([args.runtime_python, *detect], clean, args.repeat, neutral),
+                "full_now": measure([sys.executable, *detect], full, args.repeat, neutral),
             },
         }  # fmt: skip
     for row in rows.values():
@@ -131,14 +181,17 @@ def main(argv=None):
         "",
         f"`python benchmarks/runtime_footprint.py` on {result['machine']}; model `{result['model']}`; "
         f"median of {args.repeat} fresh processes. \"full\" = the full install running the code before the "
-        f"runner was split out ({args.before}); \"full, now\" = the full install with this checkout.",
+        f"runner was split out ({args.before}) for the import and bench rows, and predicting with the same model "
+        f"as a `.keras` file (TensorFlow) in the predict row; \"full, now\" = the full install with this checkout "
+        f"and the `.tflite` file.",
         "",
         "| command | install | wall s | import s | peak RSS MiB | wall vs full | RSS vs full |",
         "|---|---|---|---|---|---|---|",
     ]
     for command, row in rows.items():
-        ref = row["full"]
-        for side, label in (("runtime", "tfaudio-runtime"), ("full", "full"), ("full_now", "full, now")):
+        ref = row.get("full", row["full_now"])
+        full_label = "full, .keras model" if command == "tfaudio predict" else "full, before the split"
+        for side, label in (("runtime", "tfaudio-runtime"), ("full", full_label), ("full_now", "full, now")):
             if side in row:
                 m = row[side]
                 imp = f"{m['import_s']:.2f}" if "import_s" in m else ""

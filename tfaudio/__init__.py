@@ -9,6 +9,13 @@ __version__ = "0.1.0"
 _SUBPACKAGES = ("io", "data", "ops", "layers", "models", "training", "export", "runtime", "bench", "converters")
 
 
+def predict(paths, model, **kwargs):
+    """Classifies audio files or folders of any length; see `tfaudio.prediction.predict`."""
+    from tfaudio.prediction import predict as _predict
+
+    return _predict(paths, model, **kwargs)
+
+
 def __getattr__(name):
     # Sub-packages load on first use so `import tfaudio` stays cheap (most import TensorFlow;
     # io, runtime and bench do not).
@@ -17,7 +24,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'tfaudio' has no attribute {name!r}")
 
 
-__all__ = ["AudioError", "__version__", *_SUBPACKAGES]
+__all__ = ["AudioError", "__version__", "predict", *_SUBPACKAGES]
 
 # Keras' own `load_model` finds tfaudio classes after `import tfaudio` (see tfaudio.registration).
 from tfaudio import registration as _registration  # noqa: E402

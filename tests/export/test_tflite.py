@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
 
 from tests.harness import assert_builtin_only
 from tfaudio.backend import keras
 from tfaudio.export import TFLiteModel, to_tflite
+from tfaudio.layers import PeakNormalization
 
 
 def _small_model():
@@ -109,5 +111,63 @@ def test_metadata_round_trips_and_survives_int8(model_and_data, tmp_path):
         path = str(tmp_path / f"{quantize}.tflite")
         to_tflite(model, path, quantize=quantize, representative_data=data, metadata=meta)
         runner = TFLiteModel(path)
-        assert runner.metadata == meta
+        # "output" says what the last tensor is (here the model's own logits).
+        assert runner.metadata == {**meta, "output": "logits"}
         assert runner(x).shape[0] == len(x)  # the extra buffer leaves the model runnable
+
+
+def test_representative_data_accepts_tensorflows_callable_convention(model_and_data, tmp_path):
+    model, x = model_and_data
+
+    def representative_dataset():  # what `converter.representative_dataset` takes
+        for row in x:
+            yield [row[None]]
+
+    path = to_tflite(model, str(tmp_path / "m.tflite"), quantize="int8", representative_data=representative_dataset)
+    np.testing.assert_allclose(TFLiteModel(path)(x), model(x).numpy(), atol=0.1)
+
+
+def _peak_model():
+    inputs = keras.Input((256,))
+    x = PeakNormalization(name="input_norm")(inputs)
+    x = keras.layers.Reshape((256, 1))(x)
+    x = keras.layers.Conv1D(8, 9, strides=4, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    return keras.Model(inputs, keras.layers.Dense(4)(x))
+
+
+def test_int8_keeps_peak_normalization_float_inside_the_graph(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = _peak_model()
+    rng = np.random.default_rng(1)
+    calib = rng.uniform(-1, 1, (32, 256)).astype("float32") * rng.uniform(0.01, 1, (32, 1)).astype("float32")
+    path = to_tflite(model, str(tmp_path / "m.tflite"), quantize="int8", representative_data=calib)
+    assert_builtin_only(path)
+    interpreter = Interpreter(model_path=path)
+    ops = [op["op_name"] for op in interpreter._get_ops_details()]
+    # The normalisation runs in float on the raw input; quantisation starts after it.
+    assert ops[:5] == ["ABS", "REDUCE_MAX", "MAXIMUM", "DIV", "QUANTIZE"], ops
+    assert "input_normalization" not in TFLiteModel(path).metadata  # nothing left for a runner to do
+
+    # A plain interpreter fed quiet raw clips (peak 0.003-0.03) matches Keras as closely as loud ones:
+    # the int8 input keeps its 256 levels for every clip. Bound: a few output steps of these logits.
+    quiet = rng.uniform(-1, 1, (8, 256)).astype("float32") * np.geomspace(0.003, 0.03, 8)[:, None].astype("float32")
+    interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], quiet.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], quiet)
+    interpreter.invoke()
+    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    expected = model(quiet).numpy()
+    np.testing.assert_allclose(got, expected, atol=0.05, rtol=0)
+    np.testing.assert_allclose(got, model(quiet / np.abs(quiet).max(1, keepdims=True)).numpy(), atol=0.05)
+
+
+def test_int8_io_leaves_normalization_to_the_runner(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = _peak_model()
+    calib = np.random.default_rng(1).uniform(-1, 1, (16, 256)).astype("float32")
+    path = to_tflite(model, str(tmp_path / "m.tflite"), quantize="int8", representative_data=calib, int8_io=True)
+    runner = TFLiteModel(path)
+    assert runner.metadata["input_normalization"] == {"type": "peak", "floor": 1e-3}
+    quiet = calib[:4] * 0.01
+    np.testing.assert_allclose(runner(quiet), model(quiet).numpy(), atol=0.1, rtol=0)

@@ -2,8 +2,8 @@
 
 A full install exports a float and a full-int8 SincNet; the fresh environment has only
 tfaudio-runtime and its requirements, and `import tensorflow` fails there. Its `tfaudio bench`,
-`tfaudio evaluate` and `TFLiteModel` run both files on real Speech Commands clips, `tfaudio detect`
-runs float and int8 streaming files over a recording of several words, and the outputs are the
+`tfaudio evaluate`, `tfaudio predict` and `TFLiteModel` run both files on real Speech Commands clips,
+`tfaudio detect` runs float and int8 streaming files over a recording of several words, and the outputs are the
 same bits as the full install's for the same interpreter settings (same file, threads, LiteRT and
 NumPy: the runtime is pinned to this environment's versions of its requirements).
 
@@ -200,4 +200,17 @@ def test_detect_matches_the_full_install(runtime_venv, streaming, tmp_path):
                     cwd=tmp_path).stdout  # fmt: skip
         detections = [json.loads(line) for line in runtime.splitlines()]
         assert len(detections) >= 3 and {d["label"] for d in detections} <= set(LABELS)
+        assert runtime == full
+
+
+def test_predict_matches_the_full_install(runtime_venv, exported, streaming, tmp_path):
+    tmp, paths, _ = exported
+    recording, _ = streaming  # 5 s of four words: several windows per file
+    for kind, path in paths.items():
+        args = ["predict", str(tmp / "data"), str(recording), "--model", path, "--format", "json", "--timeline"]
+        runtime = _run([str(runtime_venv / "tfaudio"), *args], env=_clean_env(), cwd=tmp_path).stdout
+        full = _run([sys.executable, "-m", "tfaudio", *args], env=dict(_clean_env(), PYTHONPATH=str(REPO)),
+                    cwd=tmp_path).stdout  # fmt: skip
+        results = json.loads(runtime)
+        assert len(results) == 3 * len(LABELS) + 1 and not any(r.get("error") for r in results)
         assert runtime == full

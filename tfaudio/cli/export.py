@@ -34,11 +34,12 @@ def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=
     model_file, run_dir = common.resolve_model(model_path, kinds=("keras",))
     model = common.load_keras(model_file)
     labels = common.labels_for(model_file, run_dir)
+    config = common.run_config(run_dir)
     if fmt == "saved_model":
-        return to_saved_model(model, out, version=version, labels=labels)
+        rate = config.get("sample_rate") or getattr(model, "sample_rate", None)
+        return to_saved_model(model, out, version=version, labels=labels, sample_rate=rate)
 
     representative = None
-    config = common.run_config(run_dir)
     if quantize in ("int8", "int16x8"):
         data = data or config.get("data")
         if not data:
@@ -49,10 +50,20 @@ def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=
         representative, _, _ = common.load_split(
             data, "train", sample_rate, clip_seconds, max_examples=calibration_examples
         )
-    # Labels travel inside the .tflite file too (TFLiteModel.metadata); to_tflite adds the model's input format.
-    metadata = {"labels": labels} if labels is not None else {}
+    # Labels and the input format travel inside the .tflite file: tfaudio's metadata for its runner
+    # (to_tflite adds the model's input format), standard TFLite Model Metadata for MediaPipe
+    # (the output is then probabilities).
+    metadata = {k: config[k] for k in ("sample_rate", "clip_seconds") if config.get(k) is not None}
+    num_classes = model.outputs[0].shape[-1]
     path = to_tflite(
-        model, out, quantize=quantize, representative_data=representative, int8_io=int8_io, metadata=metadata
+        model,
+        out,
+        quantize=quantize,
+        representative_data=representative,
+        int8_io=int8_io,
+        metadata=metadata,
+        labels=labels if labels is not None else [str(i) for i in range(num_classes)],
+        sample_rate=config.get("sample_rate") or getattr(model, "sample_rate", None),
     )
     if labels is not None:
         # Labels travel with the .tflite file so `tfaudio evaluate` and apps can read them.

@@ -23,6 +23,7 @@ COMMANDS = {
     "train": "tfaudio.cli.train",
     "evaluate": "tfaudio.cli.evaluate",
     "export": "tfaudio.cli.export",
+    "predict": "tfaudio.cli.predict",
     "bench": "tfaudio.cli.bench",
     "run": "tfaudio.cli.run",
     "download": "tfaudio.cli.download",
@@ -40,7 +41,7 @@ def _needs_full_install(command, error):
         raise error
     return SystemExit(
         f"error: `tfaudio {command}` needs {error.name}, which is not installed (the tfaudio-runtime "
-        "install runs .tflite models only: bench, and predict/detect on .tflite files). "
+        "install runs .tflite models only: bench, and evaluate/predict/detect on .tflite files). "
         "Install the full package for this command: pip install tfaudio"
     )
 

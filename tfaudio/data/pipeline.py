@@ -6,15 +6,11 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfaudio.clip import clip_samples
 from tfaudio.data.split import DataSplits
 from tfaudio.io import _check_rate, _check_seconds, load_audio
 
 AUTOTUNE = tf.data.AUTOTUNE
-
-
-def clip_samples(sample_rate, clip_seconds):
-    """Number of samples of a `clip_seconds` clip at `sample_rate` (rounded), or None."""
-    return None if clip_seconds is None else int(round(clip_seconds * sample_rate))
 
 
 def fit_length(audio, num_samples, seed=None):
