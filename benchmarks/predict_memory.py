@@ -69,7 +69,12 @@ def main():
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="predict-memory-")
-    model = make_model(os.path.join(tmp, "model.tflite"))
+    model = os.path.join(tmp, "model.tflite")
+    # In its own process: this one stays small (no TensorFlow), since a child's peak RSS as
+    # os.wait4 reports it starts from the forking parent's.
+    code = f"import sys; sys.path.insert(0, {HERE!r}); import predict_memory; predict_memory.make_model({model!r})"
+    subprocess.run([sys.executable, "-c", code], check=True, env=dict(os.environ, PYTHONPATH=REPO),
+                   stderr=subprocess.DEVNULL)  # fmt: skip
     runs = {}
     for count in args.files:
         folder = os.path.join(tmp, f"files{count}")
