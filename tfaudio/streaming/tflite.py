@@ -58,15 +58,19 @@ def _calibration_hops(stream, audio, max_hops):
 
     `warm_up` marks the hops before a full window: their states still hold the zero start.
     """
-    pairs = []
+    pairs, used = [], 0
     for clip in audio:
         clip = np.asarray(clip, np.float32).reshape(-1)
         states = stream.initial_states()
         for k in range(len(clip) // stream.hop_samples):
             hop = clip[None, k * stream.hop_samples : (k + 1) * stream.hop_samples]
-            pairs.append((hop, states, (k + 1) * stream.hop_samples < stream.window_samples))
+            warm = (k + 1) * stream.hop_samples < stream.window_samples
+            pairs.append((hop, states, warm))
+            used += not warm
+            if used >= max_hops:
+                break
             _, states = stream.step(hop, states)
-        if sum(not warm for _, _, warm in pairs) >= max_hops:
+        if used >= max_hops:
             break
     if not any(not warm for _, _, warm in pairs):
         raise ValueError(
