@@ -11,7 +11,6 @@ Run: python benchmarks/predict_memory.py [--files 1000 10000]   (about 2-4 minut
 """
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -21,8 +20,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+from _results import write_results  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -87,9 +88,6 @@ def main():
     per_file_kb = (runs[large]["peak_rss_mb"] - runs[small]["peak_rss_mb"]) * 1024 / max(large - small, 1)
     results = {"platform": platform.platform(), "cores": os.cpu_count(), "runs": runs,
                "rss_growth_kb_per_file": per_file_kb, "decoded_clip_kb": RATE // 2 * 4 / 1024}  # fmt: skip
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "predict_memory.json"), "w") as f:
-        json.dump(results, f, indent=2)
     lines = ["# tfaudio predict over many files: peak memory", "",
              "`python benchmarks/predict_memory.py` — 0.5-s 16 kHz WAVs, a small float .tflite, `--format csv --out`", "",
              "| files | seconds | files/s | peak RSS (MB) | rows written |", "|---|---|---|---|---|"]  # fmt: skip
@@ -98,9 +96,7 @@ def main():
     lines += ["", f"Peak RSS grows {per_file_kb:.2f} KB per extra file (a decoded clip is "
               f"{results['decoded_clip_kb']:.1f} KB): {large:,} files need "
               f"{runs[large]['peak_rss_mb'] / runs[small]['peak_rss_mb']:.2f}x the memory of {small:,}.", ""]  # fmt: skip
-    with open(os.path.join(args.out, "predict_memory.md"), "w") as f:
-        f.write("\n".join(lines))
-    print("\n".join(lines))
+    write_results(args.out, "predict_memory", results, lines)
 
 
 if __name__ == "__main__":
