@@ -1,9 +1,11 @@
 """How fast is the LogMelSpectrogram frontend, in Keras and TFLite, compared with librosa and kapre?
 
 One run measures, on the same real FSDD clips (8 kHz, 1 s, padded/cropped):
-  * tfaudio LogMelSpectrogram with gain_stages=2 (the default) and 1: Keras eager, Keras graph
-    (tf.function), TFLite float and full int8 (batch 32 and 1 on the same dynamic-batch model),
-    and the int8 error vs float;
+  * tfaudio LogMelSpectrogram's training path (tf.signal.rfft; what `fit` and Keras inference
+    run): Keras graph (tf.function) at batch 32 and 1, Keras eager at batch 32;
+  * its export path (the builtin DFT convolution, traced inside `builtin_ops_only()` as
+    `to_tflite` does) with gain_stages=2 (the default) and 1: Keras graph, TFLite float and full
+    int8 (batch 32 and 1 on the same dynamic-batch model), and the int8 error vs float;
   * librosa.feature.melspectrogram + power_to_db, one clip at a time (float32 input);
   * kapre 0.3 `get_melspectrogram_layer` (tf.signal.stft) in Keras graph mode, and kapre's TFLite
     variant (STFTTflite/MagnitudeTflite, batch 1 only).
@@ -35,6 +37,7 @@ tf.config.threading.set_inter_op_parallelism_threads(1)
 from tfaudio.backend import keras  # noqa: E402
 from tfaudio.export import TFLiteModel, tflite_op_names, to_tflite  # noqa: E402
 from tfaudio.layers import LogMelSpectrogram  # noqa: E402
+from tfaudio.ops.stft import builtin_ops_only  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLE_RATE, SAMPLES = 8000, 8000
@@ -56,20 +59,26 @@ def load_clips(root, count):
 
 
 def best_rates(runners, repeats):
-    """clips/s of each runner's fastest pass. `runners`: name -> (run, clips).
+    """clips/s of each runner's fastest pass, by wall time and by this process's CPU time.
 
-    The passes are interleaved (every method once per round) so that load from other
-    processes on a shared machine hits all methods alike; one warm-up pass first.
+    `runners`: name -> (run, clips). The passes are interleaved (every method once per round)
+    so that load from other processes on a shared machine hits all methods alike; one warm-up
+    pass first. Every method is single-threaded, so CPU time is what it costs even when other
+    jobs share the cores; wall time is inflated by them.
     """
     for run, clips in runners.values():
         run(clips)
     best = {name: float("inf") for name in runners}
+    best_cpu = {name: float("inf") for name in runners}
     for _ in range(repeats):
         for name, (run, clips) in runners.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run(clips)
+            best_cpu[name] = min(best_cpu[name], time.process_time() - start_cpu)
             best[name] = min(best[name], time.perf_counter() - start)
-    return {name: len(runners[name][1]) / seconds for name, seconds in best.items()}
+    wall = {name: len(runners[name][1]) / seconds for name, seconds in best.items()}
+    cpu = {name: len(runners[name][1]) / max(seconds, 1e-9) for name, seconds in best_cpu.items()}
+    return wall, cpu
 
 
 def batched(fn, batch_size):
@@ -130,6 +139,14 @@ def main():
     work = tempfile.mkdtemp(prefix="frontend_speed_")
     runners, notes = {}, []
 
+    layer = LogMelSpectrogram(
+        sample_rate=SAMPLE_RATE, fft_length=FFT_LENGTH, frame_step=FRAME_STEP, num_mel_bins=NUM_MEL_BINS
+    )
+    train_graph = tf.function(layer, input_signature=[tf.TensorSpec([None, SAMPLES], tf.float32)])
+    runners["tfaudio keras graph, training path (FFT) (batch 32)"] = (batched(train_graph, BATCH), clips)
+    runners["tfaudio keras graph, training path (FFT) (batch 1)"] = (batched(train_graph, 1), clips)
+    runners["tfaudio keras eager, training path (FFT) (batch 32)"] = (batched(layer, BATCH), clips)
+
     sizes, int8_error = {}, {}
     for stages in (2, 1):  # 2 is the default (int8-friendly gain staging), 1 the plain graph
         tag = f"gain_stages={stages}"
@@ -139,10 +156,9 @@ def main():
         )
         inputs = keras.Input((SAMPLES,))
         model = keras.Model(inputs, layer(inputs))
-        graph = tf.function(lambda x, layer=layer: layer(x), input_signature=[tf.TensorSpec([None, SAMPLES], tf.float32)])
-        if stages == 2:
-            runners[f"tfaudio keras eager, {tag} (batch 32)"] = (batched(layer, BATCH), clips)
-        runners[f"tfaudio keras graph, {tag} (batch 32)"] = (batched(graph, BATCH), clips)
+        with builtin_ops_only():  # the export path, as to_tflite traces it
+            graph = tf.function(layer).get_concrete_function(tf.TensorSpec([None, SAMPLES], tf.float32))
+        runners[f"tfaudio keras graph, export path (DFT) {tag} (batch 32)"] = (batched(graph, BATCH), clips)
 
         float_path = to_tflite(model, os.path.join(work, f"logmel{stages}_float.tflite"))
         # Calibrate on the even clips, measure int8 error on the odd ones.
@@ -153,7 +169,8 @@ def main():
             for batch_size in (BATCH, 1):
                 runners[f"tfaudio tflite {kind}, {tag} (batch {batch_size})"] = (batched(runner, batch_size), clips)
         sizes[tag] = dict(float_bytes=os.path.getsize(float_path), int8_bytes=os.path.getsize(int8_path))
-        expected = model.predict(clips[1::2], verbose=0)
+        with builtin_ops_only():
+            expected = layer(clips[1::2]).numpy()
         error = np.abs(int8_runner.predict(clips[1::2]) - expected)
         peak = expected.max(axis=(1, 2), keepdims=True)
         int8_error[tag] = {
@@ -191,15 +208,20 @@ def main():
         "The work per clip is the same DFT size, hop and number of mel bins."
     )
 
-    results = best_rates(runners, args.repeats)
+    results, cpu_results = best_rates(runners, args.repeats)
     librosa_rate = results["librosa (one clip at a time)"]
     kapre_rate = results.get("kapre keras graph (batch 32)")
+    librosa_cpu = cpu_results["librosa (one clip at a time)"]
+    kapre_cpu = cpu_results.get("kapre keras graph (batch 32)")
     rows = [
         {
             "method": name,
             "clips_per_s": round(rate, 1),
             "vs_librosa": round(rate / librosa_rate, 2),
             "vs_kapre_keras": round(rate / kapre_rate, 2) if kapre_rate else None,
+            "clips_per_cpu_s": round(cpu_results[name], 1),
+            "vs_librosa_cpu": round(cpu_results[name] / librosa_cpu, 2),
+            "vs_kapre_keras_cpu": round(cpu_results[name] / kapre_cpu, 2) if kapre_cpu else None,
         }
         for name, rate in results.items()
     ]
@@ -223,14 +245,22 @@ def main():
         "",
         f"{len(clips)} FSDD clips, 1 s at 8 kHz; fft_length={FFT_LENGTH}, frame_step={FRAME_STEP}, "
         f"num_mel_bins={NUM_MEL_BINS}; one thread everywhere; best of {args.repeats} interleaved passes (shared machine: absolute rates are noisy, compare within a run). "
-        f"TF {tf.__version__}, librosa {librosa_version}, kapre {kapre_version}.",
+        f"TF {tf.__version__}, librosa {librosa_version}, kapre {kapre_version}. Command: `python benchmarks/frontend_speed.py "
+        f"--clips {args.clips} --repeats {args.repeats}`; run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         "",
-        "| method | clips/s | x librosa | x kapre (Keras graph) |",
-        "|---|---:|---:|---:|",
+        "Columns: clips per CPU second (this process's CPU time: steady under load) and per wall second.",
+        "",
+        "| method | clips/CPU s | x librosa (CPU) | x kapre Keras graph (CPU) | clips/s (wall) | x librosa (wall) | x kapre (wall) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         vs_kapre = "" if row["vs_kapre_keras"] is None else f"{row['vs_kapre_keras']:.2f}"
-        lines.append(f"| {row['method']} | {row['clips_per_s']:.1f} | {row['vs_librosa']:.2f} | {vs_kapre} |")
+        vs_kapre_cpu = "" if row["vs_kapre_keras_cpu"] is None else f"{row['vs_kapre_keras_cpu']:.2f}"
+        lines.append(
+            f"| {row['method']} | {row['clips_per_cpu_s']:.1f} | {row['vs_librosa_cpu']:.2f} | {vs_kapre_cpu} "
+            f"| {row['clips_per_s']:.1f} | {row['vs_librosa']:.2f} | {vs_kapre} |"
+        )
     lines += ["", "Notes:", ""] + [f"- {note}" for note in notes]
     with open(os.path.join(args.out, "frontend_speed.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

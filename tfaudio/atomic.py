@@ -83,7 +83,8 @@ def atomic_path(path):
     folder, name = os.path.split(path)
     os.makedirs(folder, exist_ok=True)
     _clean_leftovers(folder, name)
-    stem, suffix = os.path.splitext(name)
+    # The whole suffix stays at the end: Keras checks ".keras" and ".weights.h5".
+    suffix = "." + name.lstrip(".").partition(".")[2] if "." in name.lstrip(".") else ""
     tmp = os.path.join(folder, f".{name}{_TMP}{os.getpid()}-{secrets.token_hex(4)}{suffix}")
     try:
         yield tmp

@@ -31,9 +31,10 @@ def _op_count(path):
     return len(interpreter._get_ops_details())
 
 
-@pytest.mark.parametrize("kind", ["float", "int8"])
-def test_every_op_is_timed(paths, kind):
-    r = profile_tflite(paths[kind], rounds=2, block_ms=0.2, warmup=1)
+@pytest.mark.parametrize("kind,clock", [("float", "wall"), ("int8", "cpu")])
+def test_every_op_is_timed(paths, kind, clock):
+    r = profile_tflite(paths[kind], rounds=2, block_ms=0.2, warmup=1, clock=clock)
+    assert r["clock"] == clock
     assert len(r["ops"]) == _op_count(paths[kind])
     assert [e["index"] for e in r["ops"]] == list(range(len(r["ops"])))
     assert all(e["ms"] is not None and e["ms"] >= 0 and isinstance(e["xnnpack"], bool) for e in r["ops"])
@@ -78,6 +79,8 @@ def test_bad_arguments(paths, tmp_path):
         profile_tflite(paths["float"], num_threads=0)
     with pytest.raises(ValueError, match="rounds"):
         profile_tflite(paths["float"], rounds=0)
+    with pytest.raises(ValueError, match="clock"):
+        profile_tflite(paths["float"], clock="gpu")
 
 
 def test_bench_profile_command_runs_without_tensorflow(paths, tmp_path):
@@ -88,7 +91,7 @@ def test_bench_profile_command_runs_without_tensorflow(paths, tmp_path):
         f"""
         from tfaudio.cli.main import main
         assert main(["bench", {paths["int8"]!r}, "--runs", "3", "--warmup", "1", "--threads", "1", "2",
-                     "--profile", {str(out)!r}]) == 0
+                     "--profile", {str(out)!r}, "--clock", "cpu"]) == 0
         """
     )
     profiles = json.loads(out.read_text())

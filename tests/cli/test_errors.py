@@ -83,6 +83,21 @@ def _cases(r):
             (["bench", f"{r}/missing.tflite"], "missing.tflite"),
             (["bench", f"{r}/fake.tflite", "--runs", "many"], "--runs"),
         ],
+        "detect": [
+            (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/missing.tflite"], "missing.tflite"),
+            (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/notes.tflite"], "notes.tflite: not a"),
+            (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/model.keras"], "model.keras: cannot be loaded"),
+            (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--threads", "0"], "--threads"),
+            (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--frames-per-hop", "2"],
+             "--frames-per-hop applies to Keras models"),
+            (["detect", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--threshold", "high"], "--threshold"),
+        ],
+        "predict": [
+            (["predict", f"{r}/ok/yes/a.wav", "--model", f"{r}/missing.tflite"], "missing.tflite"),
+            (["predict", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite"], "fake.tflite: not a valid TFLite model"),
+            (["predict", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--top-k", "0"], "top_k=0"),
+            (["predict", f"{r}/ok/yes/a.wav", "--model", f"{r}/fake.tflite", "--format", "xml"], "--format"),
+        ],
         "download": [  # no network: file:// URLs
             (["download", "nope"], "invalid choice: 'nope'"),
             (["download", "fsdd", "--url", f"file://{r}/missing.tar.gz", "--root", f"{r}/dl", "--quiet"],
@@ -91,6 +106,12 @@ def _cases(r):
              "Not a tar or zip archive"),
             (["download", "fsdd", "--root", f"{r}/a_file/sub", "--url", f"file://{r}/a_file", "--quiet"],
              "a_file/sub"),
+        ],
+        "predict": [
+            (["predict", f"{r}/ok", "--model", f"{r}/missing.tflite"], "missing.tflite"),
+            (["predict", f"{r}/ok", "--model", f"{r}/notes.tflite"], "notes.tflite"),
+            (["predict", f"{r}/ok", "--model", f"{r}/fake.tflite", "--top-k", "x"], "--top-k"),
+            (["predict", f"{r}/ok", "--model", f"{r}/fake.tflite", "--aggregate", "median"], "--aggregate"),
         ],
         "run": [
             (["run", "--data", "fsdd:/no/such/folder", "--out", f"{r}/run"], "/no/such/folder"),

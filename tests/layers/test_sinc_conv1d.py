@@ -84,7 +84,7 @@ def test_kernel_matches_paper_formula():
         np.testing.assert_allclose(layer.kernel().numpy(), expected, rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("stride,padding", [(1, "valid"), (2, "same")])
+@pytest.mark.parametrize("stride,padding", [(1, "valid"), (2, "same"), (3, "valid"), (5, "same")])
 def test_output_on_real_clip_matches_numpy_convolution(fsdd_clips, stride, padding):
     kernel_size = 251
     layer = SincConv1D(80, kernel_size, sample_rate=SAMPLE_RATE, stride=stride, padding=padding)
@@ -104,6 +104,15 @@ def test_output_on_real_clip_matches_numpy_convolution(fsdd_clips, stride, paddi
     # 1e-4 (issue 2's bound): float32 dot products of 251 taps (|tap| <= 1) with a
     # waveform in [-1, 1]; rounding grows like sqrt(251) * 6e-8 * sum|x h| < 1e-5.
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("stride,padding", [(1, "valid"), (3, "same")])
+def test_unknown_length_matches_known_length(fsdd_clips, stride, padding):
+    """The polyphase layout sizes its rows from the runtime length when the static one is unknown."""
+    layer = SincConv1D(8, 51, sample_rate=SAMPLE_RATE, stride=stride, padding=padding)
+    inputs = _clip_batch(fsdd_clips, samples=1003, count=2)
+    dynamic = tf.function(layer, input_signature=[tf.TensorSpec([None, None, 1], tf.float32)])
+    np.testing.assert_array_equal(dynamic(inputs).numpy(), layer(inputs).numpy())
 
 
 def test_config_and_keras_round_trip(fsdd_clips, tmp_path):
@@ -138,16 +147,18 @@ def test_tflite_float_and_int8(fsdd_clips, tmp_path):
     _perturb(layer)
     # Float: 1e-5 absolute on outputs of magnitude ~1: same float32 conv, other summation order.
     got, expected, ops = harness.check_tflite(model, inputs, tmp_path, atol=1e-5, name="sinc")
-    # The kernel math folded into a constant: only the convolution (and reshapes) remain.
-    assert "CONV_2D" in ops and not {"SIN", "CONCATENATION", "REVERSE_V2", "STRIDED_SLICE", "TRANSPOSE"} & set(ops), ops
+    # The kernel math and its polyphase layout folded into a constant: only the convolution,
+    # reshapes, the signal's padding to whole rows and the final crop remain.
+    assert set(ops) == {"CONV_2D", "EXPAND_DIMS", "PAD", "RESHAPE", "SLICE"}, ops
 
     got, expected, ops = harness.check_tflite(
         model, inputs, tmp_path, quantize="int8", representative_data=inputs, name="sinc"
     )
-    # The kernel is one constant filter, quantised per output channel with zero points 0.
-    assert not {"SIN", "STRIDED_SLICE", "TRANSPOSE"} & set(ops), ops
+    # The kernel is one constant filter, quantised per output channel with zero points 0
+    # (16 filters x 16 polyphase outputs per row).
+    assert set(ops) == {"CONV_2D", "EXPAND_DIMS", "PAD", "RESHAPE", "SLICE", "QUANTIZE", "DEQUANTIZE"}, ops
     filter_quantization = _conv_filter_quantization(os.path.join(str(tmp_path), "sinc_int8.tflite"))
-    assert len(filter_quantization["scales"]) == 16 and not np.any(filter_quantization["zero_points"])
+    assert len(filter_quantization["scales"]) == 16 * 16 and not np.any(filter_quantization["zero_points"])
     # Full int8 (input, per-channel weights, output): error is a few output quantisation
     # steps, each (max - min) / 255 of the calibrated range; allow 3% of the range.
     span = expected.max() - expected.min()

@@ -148,7 +148,8 @@ def _one_op_model(model, op, values):
 class _Timed:
     """An interpreter with its inputs set, timed in blocks of `repeat` invokes."""
 
-    def __init__(self, content, num_threads, feeds):
+    def __init__(self, content, num_threads, feeds, clock=time.perf_counter):
+        self.clock = clock
         self.interpreter = _interpreter(content, num_threads)
         self.interpreter.allocate_tensors()
         for details, x in zip(self.interpreter.get_input_details(), feeds):
@@ -167,23 +168,26 @@ class _Timed:
 
     def calibrate(self, target_ms):
         """Chooses `repeat` so a block lasts about `target_ms`."""
-        start = time.perf_counter()
+        start = self.clock()
         self.interpreter.invoke()
-        once = (time.perf_counter() - start) * 1000.0
+        once = (self.clock() - start) * 1000.0
         self.repeat = int(max(1, min(1000, target_ms / max(once, 1e-4))))
 
     def block(self):
         invoke = self.interpreter.invoke
-        start = time.perf_counter()
+        start = self.clock()
         for _ in range(self.repeat):
             invoke()
-        self.samples.append((time.perf_counter() - start) * 1000.0 / self.repeat)
+        self.samples.append((self.clock() - start) * 1000.0 / self.repeat)
 
     def median(self):
         return float(np.median(self.samples))
 
 
-def profile_tflite(path, num_threads=1, rounds=7, block_ms=2.0, warmup=3, batch_size=1, seed=0):
+_CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def profile_tflite(path, num_threads=1, rounds=7, block_ms=2.0, warmup=3, batch_size=1, seed=0, clock="wall"):
     """Times each op of a `.tflite` model alone, and the whole model, in interleaved rounds.
 
     Args:
@@ -194,13 +198,15 @@ def profile_tflite(path, num_threads=1, rounds=7, block_ms=2.0, warmup=3, batch_
         warmup: int. Untimed invocations of each interpreter first. Defaults to 3.
         batch_size: int. Batch for models with a dynamic batch. Defaults to 1.
         seed: int. Seed of the input noise (uniform in [-1, 1]).
+        clock: "wall" (elapsed time) or "cpu" (this process's CPU time: with one thread,
+            what the model costs even when other jobs share the cores). Defaults to "wall".
 
     Returns:
         dict with `model_ms` (whole model, median), `ops_total_ms` (sum of the ops),
         `overhead_ms` (an empty invoke, subtracted from every op), `ops` (per op, in graph
         order: `index`, `op`, `ms`, `share`, `xnnpack`, `input_shapes`, `output_shape`,
         `dtype`), `op_types` (per op type: `op`, `count`, `ms`, `share`, `xnnpack_count`,
-        slowest first), `num_threads`, `batch_size`, `rounds`, `path`.
+        slowest first), `num_threads`, `batch_size`, `rounds`, `clock`, `path`.
     """
     from ai_edge_litert.tools import flatbuffer_utils
 
@@ -208,6 +214,8 @@ def profile_tflite(path, num_threads=1, rounds=7, block_ms=2.0, warmup=3, batch_
         raise ValueError(f"No TFLite model at this path. Received: path={path!r}")
     if num_threads < 1:
         raise ValueError(f"`num_threads` must be >= 1. Received: num_threads={num_threads}")
+    if clock not in _CLOCKS:
+        raise ValueError(f"`clock` must be one of {sorted(_CLOCKS)}. Received: clock={clock!r}")
     if rounds < 1 or warmup < 0 or batch_size < 1:
         raise ValueError(
             f"`rounds` and `batch_size` must be >= 1 and `warmup` >= 0. "
@@ -223,8 +231,9 @@ def profile_tflite(path, num_threads=1, rounds=7, block_ms=2.0, warmup=3, batch_
     feeds = [_example_input(d, batch_size, rng) for d in whole_inputs]
     values = _tensor_values(content, feeds, batch_size)
 
-    whole = _Timed(content, num_threads, feeds)
-    empty = _Timed(_empty_model(model, graph.tensors[graph.inputs[0]].type), num_threads, [feeds[0].reshape(-1)[:1]])
+    tick = _CLOCKS[clock]
+    whole = _Timed(content, num_threads, feeds, tick)
+    empty = _Timed(_empty_model(model, graph.tensors[graph.inputs[0]].type), num_threads, [feeds[0].reshape(-1)[:1]], tick)
     ops = []
     for index, op in enumerate(graph.operators):
         name = _opcode_name(model, op.opcodeIndex)
@@ -239,7 +248,7 @@ def profile_tflite(path, num_threads=1, rounds=7, block_ms=2.0, warmup=3, batch_
         if name not in _SUBGRAPH_OPS:
             content_one, sources = _one_op_model(model, op, values)
             if all(s in values for s in sources):
-                timed = _Timed(content_one, num_threads, [values[s] for s in sources])
+                timed = _Timed(content_one, num_threads, [values[s] for s in sources], tick)
         entry["timed"] = timed
         ops.append(entry)
 
@@ -273,6 +282,7 @@ def profile_tflite(path, num_threads=1, rounds=7, block_ms=2.0, warmup=3, batch_
         "num_threads": num_threads,
         "batch_size": batch_size,
         "rounds": rounds,
+        "clock": clock,
         "model_ms": whole.median(),
         "ops_total_ms": total,
         "overhead_ms": overhead,
@@ -284,7 +294,8 @@ def profile_tflite(path, num_threads=1, rounds=7, block_ms=2.0, warmup=3, batch_
 def format_profile(profile, top=15):
     """Markdown tables of a `profile_tflite` result: op types, then the `top` slowest ops."""
     lines = [
-        f"{profile['path']}: {profile['num_threads']} thread(s), batch {profile['batch_size']}; whole model "
+        f"{profile['path']}: {profile['num_threads']} thread(s), batch {profile['batch_size']}, "
+        f"{profile.get('clock', 'wall')} time; whole model "
         f"{profile['model_ms']:.3f} ms, ops alone sum to {profile['ops_total_ms']:.3f} ms "
         f"(empty invoke {profile['overhead_ms'] * 1000:.1f} us subtracted per op)",
         "",

@@ -29,6 +29,12 @@ def add_arguments(parser):
         help="Also time every op alone (per op and per op type, on XNNPACK or not) at each thread count; "
         "print the tables and write them as JSON to this file.",
     )
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="--profile's clock: elapsed time, or this process's CPU time (steadier on a shared machine, 1 thread).",
+    )
 
 
 def run(args):
@@ -55,7 +61,9 @@ def run(args):
     if args.profile:
         from tfaudio.bench.profile import format_profile, profile_tflite
 
-        profiles = [profile_tflite(path, num_threads=threads) for path in args.paths for threads in args.threads]
+        profiles = [
+            profile_tflite(path, num_threads=threads, clock=args.clock) for path in args.paths for threads in args.threads
+        ]
         for p in profiles:
             print(format_profile(p))
         common.write_json(args.profile, profiles)

@@ -93,10 +93,9 @@ def _streaming_tflite(args):
             raise SystemExit("error: --quantize and --state apply to Keras models; a .tflite file is already converted")
         return str(model_file)
 
-    from tfaudio.models import load
     from tfaudio.streaming import StreamingError, StreamingModel, to_streaming_tflite
 
-    model = load(str(model_file))
+    model = common.load_keras(model_file)
     labels = common.labels_for(model_file, run_dir)
     frontend = _frontend(model)
     if frontend is None:

@@ -102,12 +102,9 @@ def run(args):
     else:
         text = format_table(results, args.timeline)
     if args.out:
-        import os
+        from tfaudio.atomic import write_text
 
-        partial = f"{args.out}.partial"
-        with open(partial, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(partial, args.out)
+        write_text(args.out, text)
     else:
         sys.stdout.write(text)
     for r in results:

@@ -1,4 +1,4 @@
-"""Log-mel spectrogram of raw waveforms, built from TFLite builtin ops only (float and full int8)."""
+"""Log-mel spectrogram of raw waveforms: FFT in training, TFLite builtin ops only when exported (float and full int8)."""
 
 import math
 
@@ -32,6 +32,14 @@ class LogMelSpectrogram(keras.layers.Layer):
 
     With `power=2` the sum `re**2 + im**2` is folded into the mel kernel, so the
     graph is conv -> square -> matmul -> log.
+
+    Two paths, one definition: in training and Keras inference the layer computes
+    the same power spectrum with `tf.signal.rfft` on the same frames and window (a
+    single path: gain staging changes nothing in float); the DFT convolution above
+    is traced when the model is exported (`tfaudio.export.to_tflite` traces inside
+    `tfaudio.ops.stft.builtin_ops_only()`) or when the layer is trainable (the DFT
+    kernel is then a learned weight). The two agree within 1e-3 dB on real clips
+    (tests/layers/test_log_mel_spectrogram.py).
 
     Full int8: every tensor is linearly quantized to 256 levels over the range seen
     in calibration, so a single DFT path keeps only ~24 dB of mel power below the
@@ -104,6 +112,9 @@ class LogMelSpectrogram(keras.layers.Layer):
     TensorShape([2, 101, 40])
     """
 
+    # A frontend (tfaudio.training.model_wrapping.is_frontend): float32 under mixed precision, SpecAugment after it.
+    is_frontend = True
+
     def __init__(
         self,
         sample_rate=16000,
@@ -173,6 +184,7 @@ class LogMelSpectrogram(keras.layers.Layer):
 
         # Derived values; the helpers validate fft_length, frame_length, window and the band.
         self._dft_kernel = stft_ops.dft_kernel(fft_length, frame_length, window)
+        self._window = stft_ops.window(window, frame_length or fft_length)  # the FFT path's window
         bank = mel_ops.mel_filterbank(
             sample_rate, fft_length, num_mel_bins, min_freq, max_freq, scale=mel_scale, norm=mel_norm
         )
@@ -209,8 +221,10 @@ class LogMelSpectrogram(keras.layers.Layer):
         dtype = self.compute_dtype
         x = tf.cast(inputs, dtype)
         x = stft_ops.pad_signal(x, *self._padding, pad_mode=self.pad_mode)
-        dft_kernel = tf.cast(self.dft_kernel, dtype)
         mel_kernel = tf.cast(self.mel_kernel, dtype)
+        if not self.trainable and not stft_ops.builtin_ops_only_enabled():
+            return self._clamp(self._fft_log_mel(x, mel_kernel, dtype))
+        dft_kernel = tf.cast(self.dft_kernel, dtype)
 
         # (dft, amplitude scale) paths: the plain DFT, then per gain stage the DFT in units of its
         # clip level, clipped to [-1, 1] (a fused RELU_N1_TO_1 in TFLite), and that 16x louder.
@@ -227,6 +241,22 @@ class LogMelSpectrogram(keras.layers.Layer):
             if self.log is not None:
                 mel = self._log(mel, dtype)
             out = mel if out is None else tf.maximum(out, mel)
+        return self._clamp(out)
+
+    def _fft_log_mel(self, padded, mel_kernel, dtype):
+        """The training path: rfft power of the DFT path's frames, mel, log (one path, no gain stages)."""
+        length = self.frame_length or self.fft_length
+        frames = tf.signal.frame(padded, length, self.frame_step)
+        spec = stft_ops.fft_power(frames * tf.constant(self._window, dtype), self.fft_length)
+        if self.power == 2:
+            # Rows 0 .. bins-1 of the folded kernel are the mel bank itself (the real channels).
+            mel_kernel = mel_kernel[: stft_ops.num_freq_bins(self.fft_length)]
+        else:
+            spec = tf.sqrt(spec) if self.power == 1 else tf.pow(spec, self.power / 2.0)
+        mel = tf.matmul(spec, mel_kernel)
+        return self._log(mel, dtype) if self.log is not None else mel
+
+    def _clamp(self, out):
         if self.log is not None and self.top_db is not None:
             top = self.top_db * (1.0 if self.log == "db" else math.log(10.0) / 10.0)
             peak = tf.reduce_max(out, axis=[1, 2], keepdims=True)

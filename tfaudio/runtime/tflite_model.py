@@ -72,7 +72,11 @@ class TFLiteModel:
         # set_tensor/invoke/get_tensor and must not be shared ("There is at least 1 reference to
         # internal data"). Threads then run in parallel (benchmarks/serving_load.py measures it).
         self._local = threading.local()
-        self._session()  # fail here, in the constructor, on a bad flatbuffer
+        try:
+            self._session()  # fail here, in the constructor, on a bad flatbuffer
+        except (ValueError, RuntimeError) as e:
+            source = "the given bytes" if isinstance(model, (bytes, bytearray)) else model
+            raise ValueError(f"{source}: not a valid TFLite model ({e})") from e
         self.metadata = read_metadata(self._content)
         normalization = self.metadata.get("input_normalization")
         if normalization is not None and normalization.get("type") != "peak":

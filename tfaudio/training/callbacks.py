@@ -7,8 +7,9 @@ import os
 
 import numpy as np
 
-from tfaudio.atomic import atomic_path
+from tfaudio.atomic import atomic_path, write_json
 from tfaudio.backend import keras
+
 
 
 def weights_digest(model):
@@ -28,20 +29,6 @@ def _jsonable(logs):
             continue
         out[key] = value if math.isfinite(value) else None
     return out
-
-
-def read_jsonl(path):
-    """Rows of a JSON-lines file; a torn last line (process killed mid-write) is skipped."""
-    rows = []
-    if not os.path.isfile(path):
-        return rows
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -70,8 +57,12 @@ class EpochLog(keras.callbacks.Callback):
 
     def _write(self, row):
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+        with open(self.path, "ab+") as f:
+            torn = False
+            if f.seek(0, os.SEEK_END):
+                f.seek(-1, os.SEEK_END)
+                torn = f.read(1) != b"\n"  # a line torn by a kill is ended first, so this row stays readable
+            f.write((("\n" if torn else "") + json.dumps(row) + "\n").encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
 
@@ -96,6 +87,49 @@ class EpochLog(keras.callbacks.Callback):
             except (TypeError, ValueError):
                 pass
         self._write(row)
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` whose backup is consistent after a SIGKILL at any instant.
+
+    Keras overwrites `latest.weights.h5` in place and then `training_metadata.json`: a kill
+    between the two resumes the new weights at the old epoch, and a kill inside the JSON write
+    leaves a file that stops every later resume. Here each backup writes a new weights file
+    (atomically), then the metadata naming it (atomically), and only then removes the previous
+    weights: the metadata on disk always names complete weights of the epoch it states.
+    Same arguments as `keras.callbacks.BackupAndRestore` (`double_checkpoint` is not needed), and
+    `restore_dir`: the backup every worker of a multi-worker run restores from (the chief's), so a
+    worker killed just before its own backup restarts at the same epoch as the others.
+    """
+
+    def __init__(self, backup_dir, restore_dir=None, **kwargs):
+        super().__init__(backup_dir, **kwargs)
+        self.restore_dir = restore_dir or backup_dir
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        name = f"state-{self._current_epoch}-{self._last_batch_seen}-{os.urandom(4).hex()}.weights.h5"
+        with atomic_path(os.path.join(self.backup_dir, name)) as tmp:
+            self.model.save_weights(tmp)
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name}
+        write_json(self._training_metadata_path, metadata)
+        for old in os.listdir(self.backup_dir):  # earlier states, and temporaries of killed runs
+            if old.startswith(("state-", ".state-")) and old != name:
+                os.remove(os.path.join(self.backup_dir, old))
+
+    def _load_model(self):
+        metadata_path = os.path.join(self.restore_dir, os.path.basename(self._training_metadata_path))
+        if not os.path.isfile(metadata_path):
+            return
+        with open(metadata_path, encoding="utf-8") as f:
+            metadata = json.load(f)
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(os.path.join(self.restore_dir, metadata["weights"]))
+        self.model._initial_epoch = metadata["epoch"]
+
+    def on_train_begin(self, logs=None):
+        self._load_model()
 
 
 def _atomic_save(model, path):

@@ -51,6 +51,10 @@ class KaldiFbank(keras.layers.Layer):
     DC removal, pre-emphasis, window and DFT are all linear in a frame, so they are
     folded into one strided CONV_2D kernel; the squared DFT goes through one
     matmul with the mel bank. The graph uses TFLite builtins only (float and int8).
+    That is the export path (traced inside `tfaudio.ops.stft.builtin_ops_only()`, as
+    `tfaudio.export.to_tflite` does); in training and Keras inference the same frames go
+    through DC removal, pre-emphasis, the window and `tf.signal.rfft` (one path: gain
+    stages change nothing in float), several times faster.
 
     Args:
         sample_rate: int. Sample rate of the input in Hz. Defaults to 16000.
@@ -93,6 +97,9 @@ class KaldiFbank(keras.layers.Layer):
     >>> fbank(tf.zeros([2, 16000])).shape
     TensorShape([2, 1024, 128])
     """
+
+    # A frontend (tfaudio.training.model_wrapping.is_frontend): float32 under mixed precision, SpecAugment after it.
+    is_frontend = True
 
     def __init__(
         self,
@@ -160,6 +167,7 @@ class KaldiFbank(keras.layers.Layer):
             sample_rate, self._fft_length, num_mel_bins=num_mel_bins, low_freq=min_freq, high_freq=high
         )
         samples = stft_ops.window(window, self._frame_length, periodic=False)
+        self._window = samples  # the FFT path's window
         kernel = stft_ops.dft_kernel(self._fft_length, self._frame_length, window_fn=samples)[:, 0, :]
         kernel = kaldi_preprocess_matrix(self._frame_length, preemphasis, remove_dc_offset) @ kernel
         self._dft_kernel = kernel[:, None, :]  # [frame_length, 1, channels]
@@ -175,9 +183,20 @@ class KaldiFbank(keras.layers.Layer):
             return None
         return max(0, 1 + (int(num_samples) - self._frame_length) // self._frame_step)
 
-    def call(self, inputs):
-        dtype = self.compute_dtype
-        x = tf.cast(inputs, dtype)
+    def _fft_log_mel(self, x, dtype):
+        """The training path: Kaldi's per-frame steps on `tf.signal.frame` frames, then `rfft`."""
+        frames = tf.signal.frame(x, self._frame_length, self._frame_step)
+        if self.remove_dc_offset:
+            frames = frames - tf.reduce_mean(frames, axis=-1, keepdims=True)
+        if self.preemphasis:
+            p = self.preemphasis
+            frames = tf.concat([frames[..., :1] * (1.0 - p), frames[..., 1:] - p * frames[..., :-1]], axis=-1)
+        power = stft_ops.fft_power(frames * tf.constant(self._window, dtype), self._fft_length)
+        energies = tf.matmul(power, tf.constant(self._mel_bank, dtype))
+        return tf.math.log(tf.maximum(energies, tf.constant(self.mel_floor, dtype)))
+
+    def _dft_log_mel(self, x, dtype):
+        """The export path: one DFT convolution per gain-staged path, merged with a maximum."""
         dft_kernel = tf.constant(self._dft_kernel, dtype)
         # (dft, amplitude scale) paths: the plain DFT, then per gain stage the DFT in units of its
         # clip level, clipped to [-1, 1], and that 16x louder (see `gain_stages`).
@@ -192,6 +211,15 @@ class KaldiFbank(keras.layers.Layer):
             energies = tf.matmul(dft * dft, tf.constant(self._mel_kernel * scale**2, dtype))
             log_mel = tf.math.log(tf.maximum(energies, tf.constant(self.mel_floor, dtype)))
             features = log_mel if features is None else tf.maximum(features, log_mel)
+        return features
+
+    def call(self, inputs):
+        dtype = self.compute_dtype
+        x = tf.cast(inputs, dtype)
+        if stft_ops.builtin_ops_only_enabled():
+            features = self._dft_log_mel(x, dtype)
+        else:
+            features = self._fft_log_mel(x, dtype)
         if self.max_length is not None:
             frames = self.num_frames(inputs.shape[-1])
             if frames is None:
