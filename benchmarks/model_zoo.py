@@ -137,31 +137,17 @@ def _time_budget(max_train_minutes):
 
 
 def recalibrate_batch_norm(model, x, batch_size, batches=20):
-    """Re-estimates every BatchNormalization's moving statistics as the mean over `batches` training batches.
+    """Precise BN (`tfaudio.training.batch_norm`) on `batches` shuffled training batches; returns the layers updated.
 
     With momentum 0.99, a few hundred steps leave the moving averages largely at
     their initial 0/1, so deep BatchNorm networks (DenseNet, ResNet, Inception)
-    predict at chance in inference mode after a short CPU run even when training
-    accuracy is high. Averaging the batch statistics of the trained network
-    ("precise BN", Wu & Johnson 2021) fixes the estimate without changing any
-    trained weight. Returns the number of layers updated.
+    predict at chance in inference mode after a short CPU run.
     """
-    from tfaudio.backend import keras
+    from tfaudio.training.batch_norm import reestimate_batch_norm
 
-    layers = [
-        layer
-        for layer in model._flatten_layers(include_self=False, recursive=True)
-        if isinstance(layer, keras.layers.BatchNormalization)
-    ]
-    momenta = [layer.momentum for layer in layers]
     order = np.random.default_rng(0).permutation(len(x))
-    for k in range(batches):
-        for layer in layers:
-            layer.momentum = k / (k + 1)  # running mean over the batches seen so far
-        model(x[order[k * batch_size : (k + 1) * batch_size]], training=True)  # eager: reads the momentum
-    for layer, momentum in zip(layers, momenta):
-        layer.momentum = momentum
-    return len(layers)
+    chunks = (x[order[k * batch_size : (k + 1) * batch_size]] for k in range(batches))
+    return reestimate_batch_norm(model, chunks, batches=batches)
 
 
 def run_model(name, overrides, data, epochs, batch_size, workdir, seed, max_train_minutes, learning_rate=1e-3):

@@ -3,7 +3,8 @@
 `python -m tests.fuzz_audio SEED_DIR OUT_JSONL COUNT SEED [--target load_audio|serve_wav]`
 mutates the files in SEED_DIR COUNT times (round robin) and appends one JSON line per case to
 OUT_JSONL: `{"case", "seed_file", "mutation", "outcome", "seconds"}` with outcome "array",
-"AudioError" or "other: Type: message". A "start" line is written (and flushed) before each case,
+"AudioError" (load_audio), "InvalidArgumentError" (the SavedModel `serve_wav` signature's clean
+refusal) or "other: Type: message". A "start" line is written (and flushed) before each case,
 so if the process dies (a crash in C, or the per-case watchdog ending a hang) the parent knows
 which case did it. Case `i` is reproducible alone: its mutation depends only on (SEED, i).
 """
@@ -79,7 +80,40 @@ def _decoder(target):
             return "array"
 
         return decode
+    if target == "serve_wav":
+        return _serve_wav_decoder()
     raise ValueError(f"unknown target {target!r}")
+
+
+class RequestRejected(Exception):
+    """The SavedModel signature refused the request with a clean InvalidArgumentError."""
+
+
+def _serve_wav_decoder():
+    """The `serve_wav` signature of a small 8 kHz SavedModel (tfaudio.export.to_saved_model)."""
+    import tensorflow as tf
+
+    from tfaudio.backend import keras
+    from tfaudio.export import to_saved_model
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8000,))
+    model = keras.Model(inputs, keras.layers.Dense(3)(inputs))
+    path = to_saved_model(model, tempfile.mkdtemp(prefix="fuzz-serving-"), labels=["a", "b", "c"], sample_rate=8000)
+    serve = tf.saved_model.load(path).signatures["serve_wav"]
+
+    def decode(path):
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            out = serve(wav=tf.constant([data]))
+        except tf.errors.InvalidArgumentError as e:
+            raise RequestRejected(str(e)) from None
+        probabilities = out["probabilities"].numpy()
+        assert probabilities.shape == (1, 3) and np.isfinite(probabilities).all()
+        return "array"
+
+    return decode
 
 
 def run(seed_dir, out_path, count, seed, target="load_audio"):
@@ -107,6 +141,8 @@ def run(seed_dir, out_path, count, seed, target="load_audio"):
                 outcome = decode(path)
             except tfaudio.AudioError:
                 outcome = "AudioError"
+            except RequestRejected:
+                outcome = "InvalidArgumentError"
             except Exception as e:  # anything else is a finding
                 outcome = f"other: {type(e).__name__}: {e}"
             faulthandler.cancel_dump_traceback_later()

@@ -1,5 +1,14 @@
-"""Checks every tfaudio layer and model goes through (see STYLE.md, Tests)."""
+"""Checks every tfaudio layer and model goes through (see STYLE.md, Tests), after keras-hub's `TestCase`.
 
+- `run_layer_test`: build + call, output shape, symbolic shape (a `keras.Input` call and
+  `compute_output_shape` agree with the eager output), JSON config, `from_config` round trip, batch invariance.
+- `run_model_saving_test`: JSON config, `.keras` round trip through Keras' own `load_model`, exact outputs.
+- `run_litert_export_test`: builtin-only float and int8 TFLite, values compared with required thresholds.
+
+The older `check_*` helpers are the pieces these are made of, and stay for their callers.
+"""
+
+import json
 import os
 
 import numpy as np
@@ -68,3 +77,86 @@ def check_tflite(model, inputs, tmp_path, quantize=None, representative_data=Non
     if atol is not None:
         np.testing.assert_allclose(got, expected, atol=atol, rtol=0)
     return got, expected, ops
+
+
+def check_json_config(obj):
+    """`get_config()` survives a JSON round trip unchanged (what a `.keras` file stores)."""
+    config = obj.get_config()
+    assert json.loads(json.dumps(config)) == _jsonable(config), f"{type(obj).__name__}.get_config() is not JSON-exact"
+    return config
+
+
+def _jsonable(value):
+    # Tuples become lists in JSON; that is the only change a JSON-friendly config may undergo.
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def check_symbolic_shape(layer, input_data, output):
+    """A symbolic call on `keras.Input` and `compute_output_shape` give the eager output's shape (batch free)."""
+    inputs = keras.Input(shape=np.shape(input_data)[1:], dtype=str(np.asarray(input_data).dtype))
+    symbolic = layer(inputs)
+    eager = tuple(np.shape(output))
+    assert tuple(symbolic.shape)[1:] == eager[1:], (tuple(symbolic.shape), eager)
+    computed = layer.compute_output_shape((None, *np.shape(input_data)[1:]))
+    assert tuple(computed)[1:] == eager[1:], (tuple(computed), eager)
+
+
+def run_layer_test(layer_cls, init_kwargs, input_data, expected_output_shape=None, batch_atol=1e-5):
+    """Every check a layer gets: call, output shape, symbolic shape, JSON config, config round trip, batch invariance.
+
+    Args:
+        layer_cls: the layer class.
+        init_kwargs: dict of constructor arguments.
+        input_data: array `[batch, ...]` (batch of at least 2).
+        expected_output_shape: tuple or None. The eager output's shape.
+        batch_atol: float. Per-example outputs of a batch of 1 vs the full batch
+            (float32 op reordering). None skips the check (layers that mix examples).
+
+    Returns:
+        The built layer.
+    """
+    layer = layer_cls(**init_kwargs)
+    output = _as_numpy(layer(input_data, training=False))
+    if expected_output_shape is not None:
+        assert tuple(output.shape) == tuple(expected_output_shape), (output.shape, expected_output_shape)
+    check_symbolic_shape(layer_cls(**init_kwargs), input_data, output)
+    check_json_config(layer)
+    check_config_round_trip(layer, input_data)
+    if batch_atol is not None:
+        check_batch_invariance(layer, input_data, atol=batch_atol)
+    return layer
+
+
+def run_model_saving_test(model, input_data, tmp_path):
+    """JSON config, then `model.save` + Keras' own `keras.saving.load_model`: same class, config and outputs, exactly."""
+    config = check_json_config(model)
+    restored = check_keras_round_trip(model, input_data, tmp_path)
+    assert type(restored) is type(model), (type(restored), type(model))
+    assert restored.get_config() == config
+    return restored
+
+
+def run_litert_export_test(model, input_data, tmp_path, float_atol, int8_atol, representative_data=None, name="model"):
+    """Float and full-int8 TFLite with builtin ops only, both compared with Keras; both thresholds are required.
+
+    Args:
+        float_atol: float. Largest absolute difference of the float file's outputs.
+        int8_atol: float. Largest absolute difference of the int8 file's outputs
+            (float input and output; calibrated on `representative_data`, else `input_data`).
+
+    Returns:
+        `{"float": (got, expected, ops), "int8": (got, expected, ops)}`.
+    """
+    if float_atol is None or int8_atol is None:
+        raise ValueError("run_litert_export_test needs both float_atol and int8_atol: every export is compared")
+    calibration = input_data if representative_data is None else representative_data
+    return {
+        "float": check_tflite(model, input_data, tmp_path, atol=float_atol, name=name),
+        "int8": check_tflite(
+            model, input_data, tmp_path, quantize="int8", representative_data=calibration, atol=int8_atol, name=name
+        ),
+    }

@@ -1,6 +1,7 @@
 """Fuzzing load_audio: 1,000 seeded byte-level mutations of a real WAV, FLAC and Ogg clip.
 
-The only allowed outcomes are a decoded float32 array or `tfaudio.AudioError`: no other
+The only allowed outcomes are a decoded float32 array or `tfaudio.AudioError` (for the
+SavedModel `serve_wav` signature: an answer or InvalidArgumentError): no other
 exception type, no crash of the process, no case over `CASE_SECONDS` (tests/fuzz_audio.py runs
 them all in one child process with a per-case watchdog; ~15 s here).
 """
@@ -39,12 +40,12 @@ def seed_files(tmp_path_factory):
     return folder
 
 
-def _fuzz(seed_files, tmp_path, target):
+def _fuzz(seed_files, tmp_path, target, count=COUNT):
     out = tmp_path / f"{target}.jsonl"
-    command = [sys.executable, "-m", "tests.fuzz_audio", str(seed_files), str(out), str(COUNT), str(SEED),
+    command = [sys.executable, "-m", "tests.fuzz_audio", str(seed_files), str(out), str(count), str(SEED),
                "--target", target]  # fmt: skip
     env = dict(os.environ, PYTHONPATH=os.getcwd())
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=COUNT * fuzz_audio.CASE_SECONDS)
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=count * fuzz_audio.CASE_SECONDS)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     done = [r for r in rows if "outcome" in r]
     if result.returncode != 0:
@@ -63,3 +64,18 @@ def test_load_audio_gives_an_array_or_audio_error(seed_files, tmp_path):
     for name in ("real.wav", "real.flac", "real.ogg"):
         assert counts[(name, "AudioError")] > 0  # every format's mutations do reach the error paths
     assert counts[("real.wav", "array")] > 0 and counts[("real.flac", "array")] > 0
+
+
+@pytest.mark.slow
+def test_serve_wav_answers_or_rejects_cleanly(seed_files, tmp_path):
+    """200 mutations of the real WAV through the SavedModel `serve_wav` signature (WAV bytes in):
+    an answer with finite probabilities or InvalidArgumentError, nothing else, no crash."""
+    wav_only = tmp_path / "seeds"
+    wav_only.mkdir()
+    (wav_only / "real.wav").write_bytes((seed_files / "real.wav").read_bytes())
+    done = _fuzz(wav_only, tmp_path, "serve_wav", count=200)
+    counts = collections.Counter(r["outcome"].split(":")[0] for r in done)
+    print("serve_wav fuzz outcomes:", dict(counts))
+    others = [r for r in done if r["outcome"] not in ("array", "InvalidArgumentError")]
+    assert len(done) == 200 and not others, others[:10]
+    assert counts["array"] > 0 and counts["InvalidArgumentError"] > 0

@@ -118,7 +118,10 @@ class _TFLiteClassifier(_Classifier):
     def __init__(self, path, sample_rate=None, num_threads=1):
         from tfaudio.runtime import TFLiteModel
 
-        self.runner = TFLiteModel(str(path), num_threads=num_threads)
+        try:
+            self.runner = TFLiteModel(str(path), num_threads=num_threads)
+        except (ValueError, RuntimeError) as e:
+            raise ValueError(f"{path}: not a .tflite model LiteRT can load ({str(e).strip()})") from e
         meta = self.runner.metadata
         beside = _beside_model(path)
         self.sample_rate = sample_rate or meta.get("sample_rate") or beside.get("sample_rate")

@@ -107,6 +107,12 @@ def _cases(r):
             (["download", "fsdd", "--root", f"{r}/a_file/sub", "--url", f"file://{r}/a_file", "--quiet"],
              "a_file/sub"),
         ],
+        "predict": [
+            (["predict", f"{r}/ok", "--model", f"{r}/missing.tflite"], "missing.tflite"),
+            (["predict", f"{r}/ok", "--model", f"{r}/notes.tflite"], "notes.tflite"),
+            (["predict", f"{r}/ok", "--model", f"{r}/fake.tflite", "--top-k", "x"], "--top-k"),
+            (["predict", f"{r}/ok", "--model", f"{r}/fake.tflite", "--aggregate", "median"], "--aggregate"),
+        ],
         "run": [
             (["run", "--data", "fsdd:/no/such/folder", "--out", f"{r}/run"], "/no/such/folder"),
             (["run", "--data", "folder:", "--out", f"{r}/run"], "spec='folder:'"),

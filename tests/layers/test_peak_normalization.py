@@ -90,9 +90,10 @@ def test_export_records_normalization_and_runner_applies_it(waves, tmp_path):
     )
     assert "REDUCE_MAX" in ops and "CONV_2D" in int8_ops
     runner = TFLiteModel(os.path.join(str(tmp_path), "int8_int8.tflite"))
-    assert runner.metadata == {"input_normalization": {"type": "peak", "floor": 1e-3}}
-    # The runner normalises before quantising, so a clip's level does not change the int8
-    # result (peaks here go from 1 down to 0.01; the int8 input keeps all 256 levels).
+    # The int8 graph normalises in float before its QUANTIZE op (nothing left for a runner to do),
+    # so a clip's level does not change the int8 result (peaks here go from 1 down to 0.01; the
+    # int8 input keeps all 256 levels).
+    assert runner.metadata == {}
     full_scale = runner(peak_normalize(waves))
     np.testing.assert_allclose(int8_out, full_scale, atol=1e-6, rtol=0)
     # int8 vs float: within 10% of the output range for this untrained net (8-bit input,

@@ -75,7 +75,7 @@ def test_train_flag_reaches_the_layer():
 
     from tfaudio.cli import train as train_cli
     from tfaudio.training import TrainConfig
-    from tfaudio.training.trainer import waveform_augmentations
+    from tfaudio.training.model_wrapping import waveform_augmentations
 
     parser = argparse.ArgumentParser()
     train_cli.add_arguments(parser)

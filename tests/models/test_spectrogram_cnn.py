@@ -112,6 +112,8 @@ def test_keras_applications_keep_real_widths():
 
 def test_imagenet_weights_missing_file_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    # No network in tests: the origin is a file:// URL that does not exist.
+    monkeypatch.setattr(ARCHITECTURES["resnet50"], "imagenet_url", (tmp_path / "absent.h5").as_uri())
     expected_file = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
     with pytest.raises(FileNotFoundError) as info:
         build("resnet50", 10, **SMALL, weights="imagenet")

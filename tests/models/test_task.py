@@ -122,3 +122,12 @@ def test_import_tfaudio_stays_light():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_tiny_models_save_and_load_exactly(tiny, tmp_path):
+    from tests import harness
+
+    name, model = tiny
+    x = np.random.RandomState(0).uniform(-0.5, 0.5, (2, 4000)).astype("float32")
+    harness.run_model_saving_test(model, x, tmp_path)

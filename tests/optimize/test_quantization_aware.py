@@ -147,3 +147,16 @@ def test_refuses_keras3_models():
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     with pytest.raises(ValueError, match="TF_USE_LEGACY_KERAS=1"):
         quantize_aware(model)
+
+
+def test_quantization_aware_conversion_arguments_are_checked(tmp_path):
+    # `qat_to_tflite` is `to_tflite(..., quantize="int8", quantization_aware=True)`: the one conversion path.
+    from tfaudio.export import to_tflite
+
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    path = str(tmp_path / "m.tflite")
+    for kwargs in (dict(quantize=None), dict(quantize="dynamic"), dict(quantize="int8", int8_io=True),
+                   dict(quantize="int8", representative_data=np.zeros((2, 8), "float32"))):  # fmt: skip
+        with pytest.raises(ValueError, match="quantization_aware=True"):
+            to_tflite(model, path, quantization_aware=True, **kwargs)

@@ -158,3 +158,25 @@ def test_cli_detect_errors(stream_file, tmp_path):
     assert missing.returncode != 0 and "no audio file" in missing.stderr
     frames = run("-", "--model", stream_file, "--frames-per-hop", "2")
     assert frames.returncode != 0 and "--frames-per-hop applies to Keras models" in frames.stderr
+
+
+def test_cli_detect_converts_a_run_folder(recording, tmp_path, capsys):
+    import soundfile as sf
+
+    from tests.streaming.models import ds_cnn_like
+    from tfaudio.cli.main import main
+    from tfaudio.streaming import StreamingRunner
+
+    run = tmp_path / "run"
+    run.mkdir()
+    ds_cnn_like().save(run / "model.keras")
+    (run / "labels.json").write_text(json.dumps(["_silence_", "_unknown_"] + [f"w{i}" for i in range(10)]))
+    wav = tmp_path / "long.wav"
+    sf.write(wav, recording, 16000)
+    saved = tmp_path / "saved.tflite"
+    flags = ["--threshold", "0", "--minimum-count", "1", "--ignore"]
+    assert main(["detect", str(wav), "--model", str(run), "--save-tflite", str(saved), *flags]) == 0
+    from_run = capsys.readouterr().out.splitlines()
+    assert from_run and StreamingRunner(str(saved)).hop_samples == 320
+    assert main(["detect", str(wav), "--model", str(saved), *flags]) == 0
+    assert capsys.readouterr().out.splitlines() == from_run

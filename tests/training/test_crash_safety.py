@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from tests.training import _procs
-from tfaudio.training.callbacks import read_jsonl
+from tfaudio.training.run_folder import read_jsonl
 
 CRASH_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_crash_worker.py")
 EPOCHS = 6

@@ -8,7 +8,7 @@ from tests.models import _kws
 from tfaudio.cli import train as train_cli
 from tfaudio.training import TrainConfig
 from tfaudio.training.recipes import KWS, recipe_fields
-from tfaudio.training.trainer import background_noise_source, waveform_augmentations
+from tfaudio.training.model_wrapping import background_noise_source, waveform_augmentations
 
 
 def _config(*argv):

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.training import _procs
-from tfaudio.training.callbacks import read_jsonl
+from tfaudio.training.run_folder import read_jsonl
 
 
 def _wait_for_epoch(path, epoch, proc, timeout):

@@ -174,7 +174,7 @@ def test_two_stage_fine_tuning(tmp_path):
 def test_noise_dir_reaches_the_noise_layer(tmp_path):
     import soundfile as sf
 
-    from tfaudio.training.trainer import waveform_augmentations
+    from tfaudio.training.model_wrapping import waveform_augmentations
 
     (tmp_path / "noise").mkdir()
     sf.write(tmp_path / "noise" / "n.wav", np.random.default_rng(0).normal(size=4000).astype("float32") * 0.1, 8000)

@@ -13,9 +13,9 @@ import numpy as np
 from tfaudio import atomic
 from tfaudio.errors import UserError
 
-RUN_CONFIG = "run_config.json"
-LABELS = "labels.json"
-MODEL = "model.keras"
+from tfaudio.training.run_folder import LABELS_FILE as LABELS
+from tfaudio.training.run_folder import MODEL_FILE as MODEL
+from tfaudio.training.run_folder import RUN_CONFIG_FILE as RUN_CONFIG
 
 
 def default_fsdd_root():

@@ -9,6 +9,7 @@ split by speaker (no test speaker is heard in training), BC-ResNet-2 trained wit
 import json
 import os
 
+from tfaudio import atomic
 from tfaudio.cli import common
 
 HELP = "Train -> evaluate -> export float and int8 TFLite -> benchmark latency, with a summary."
@@ -59,15 +60,13 @@ def run(args):
     from tfaudio.bench import tflite_latency
     from tfaudio.cli.evaluate import evaluate
     from tfaudio.cli.export import export
-    from tfaudio.cli.main import main
+    from tfaudio.training import train
 
     data = args.data or default_data()
     out = args.out
     train_argv = _train_arguments(args, data)
     print(f"== train {args.model} on {data} ({args.epochs} epochs, recipe {args.recipe}) -> {out}", flush=True)
-    code = main(["train", *train_argv])
-    if code:
-        return code
+    train(_train_config(train_argv))
 
     summary = {"model": args.model, "data": data, "epochs": args.epochs, "recipe": args.recipe,
                "train_command": "tfaudio train " + " ".join(train_argv), "results": {}}
@@ -95,6 +94,17 @@ def run(args):
     atomic.write_text(os.path.join(out, "summary.md"), table)
     print("\n" + table)
     return 0
+
+
+def _train_config(argv):
+    """The `TrainConfig` of `tfaudio train` options (the run's own, then --train-arg ones)."""
+    import argparse
+
+    from tfaudio.cli import train as train_cli
+
+    parser = argparse.ArgumentParser(prog="tfaudio run --train-arg")
+    train_cli.add_arguments(parser)
+    return train_cli.config_from_args(parser.parse_args(argv))
 
 
 def _size(path):

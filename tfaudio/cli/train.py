@@ -99,6 +99,9 @@ def add_arguments(parser):
     g.add_argument("--fine-tune-epochs", type=int, default=0, help="Then unfreeze the backbone for this many epochs.")
     g.add_argument("--fine-tune-learning-rate", type=float, default=None,
                    help="Learning rate of the fine-tuning stage. Defaults to --learning-rate / 10.")
+    parser.add_argument("--precise-bn", type=int, default=0, metavar="BATCHES",
+                        help="After training, re-estimate BatchNorm statistics on this many training batches "
+                        "(precise BN; deep CNNs after short runs need it). 0: off. Defaults to 0.")
     # What each flag defaults to, so that --recipe fills in only the flags the user left alone.
     parser.set_defaults(flag_defaults={a.dest: a.default for a in parser._actions if a.dest != "help"})
 
@@ -167,6 +170,7 @@ def config_from_args(args):
         steps_per_epoch=args.steps_per_epoch,
         backup_every_steps=args.backup_every_steps,
         cache=None if args.cache == "none" else args.cache,
+        precise_bn_batches=args.precise_bn,
         verbose=2 if args.quiet else "auto",
     )
 

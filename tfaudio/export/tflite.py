@@ -75,6 +75,7 @@ def to_tflite(
     labels=None,
     sample_rate=None,
     logits=True,
+    quantization_aware=False,
 ):
     """Converts a Keras model to a `.tflite` file that uses TFLite builtin ops only.
 
@@ -125,6 +126,12 @@ def to_tflite(
         logits: bool. Whether the model outputs logits, to which `labels`
             appends a softmax. False for a model that already outputs
             probabilities. Defaults to True.
+        quantization_aware: bool. The model was made by
+            `tfaudio.optimize.quantize_aware` and trained: with "int8", the
+            ranges come from its fake-quant nodes, so no `representative_data`
+            is needed; input and output stay float32, and a leading
+            `PeakNormalization` is recorded for the runner (as with `int8_io`).
+            Defaults to False.
 
     Returns:
         `path`.
@@ -135,7 +142,13 @@ def to_tflite(
     """
     if quantize not in QUANTIZE_MODES:
         raise ValueError(f"`quantize` must be one of {QUANTIZE_MODES}. Received: quantize={quantize!r}")
-    if quantize in ("int8", "int16x8") and representative_data is None:
+    if quantization_aware and (quantize != "int8" or int8_io or representative_data is not None):
+        raise ValueError(
+            "`quantization_aware=True` converts to int8 from the trained ranges, with float input and output: "
+            f"use quantize='int8', no representative_data, int8_io=False. Received: quantize={quantize!r}, "
+            f"int8_io={int8_io!r}, representative_data={'given' if representative_data is not None else None}"
+        )
+    if quantize in ("int8", "int16x8") and representative_data is None and not quantization_aware:
         raise ValueError(f"quantize={quantize!r} needs `representative_data` for calibration. Received: None")
     if int8_io and quantize != "int8":
         raise ValueError(f"`int8_io=True` needs quantize='int8'. Received: quantize={quantize!r}")
@@ -171,7 +184,7 @@ def to_tflite(
     normalization = leading_peak_normalization(model)
     # Full int8 with float input keeps the normalisation in float inside the graph;
     # other quantised files ask their runner to normalise before quantising.
-    keep_float = normalization is not None and quantize == "int8" and not int8_io
+    keep_float = normalization is not None and quantize == "int8" and not int8_io and not quantization_aware
     prepare = None
     if normalization is not None and quantize in ("int8", "int16x8") and not keep_float:
         metadata["input_normalization"] = {"type": "peak", "floor": normalization.floor}
@@ -190,11 +203,11 @@ def to_tflite(
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    if quantize in ("int8", "int16x8"):
+    if quantize in ("int8", "int16x8") and not quantization_aware:
         converter.representative_dataset = _representative_dataset(
             representative_data, model, max_representative_examples, prepare
         )
-    if quantize == "int8":
+    if quantize == "int8" and not quantization_aware:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         if int8_io:
             converter.inference_input_type = tf.int8
@@ -215,7 +228,8 @@ def to_tflite(
         ops = _offending_ops(str(e))
         raise ValueError(
             f"Model {model.name!r} cannot be converted to TFLite with builtin ops only "
-            f"(quantize={quantize!r}). Offending ops: {', '.join(ops) or 'see below'}.\n{e}"
+            f"(quantize={quantize!r}{', quantization-aware' if quantization_aware else ''}). "
+            f"Offending ops: {', '.join(ops) or 'see below'}.\n{e}"
         ) from e
 
     if metadata != {"output": "logits"}:  # a file without tfaudio metadata outputs logits too

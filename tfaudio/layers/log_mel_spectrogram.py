@@ -112,6 +112,9 @@ class LogMelSpectrogram(keras.layers.Layer):
     TensorShape([2, 101, 40])
     """
 
+    # A frontend (tfaudio.training.model_wrapping.is_frontend): float32 under mixed precision, SpecAugment after it.
+    is_frontend = True
+
     def __init__(
         self,
         sample_rate=16000,

@@ -62,16 +62,27 @@ class PeakNormalization(keras.layers.Layer):
 
 
 def leading_peak_normalization(model):
-    """The `PeakNormalization` layer applied directly to `model`'s single input, or None."""
+    """The `PeakNormalization` layer applied to `model`'s single input, or None.
+
+    Directly, or as a quantization-aware model has it: wrapped (tfmot's
+    `QuantizeWrapper` and pruning wrappers keep the layer in `.layer`) and
+    after tfmot's input `QuantizeLayer` (matched by class name: tfmot is an
+    optional dependency). Layers may be shared with other models
+    (`quantize_aware` re-wraps the graph), so every call of a layer is checked.
+    """
     inputs = getattr(model, "inputs", None)
     if not inputs or len(inputs) != 1:
         return None
+    sources = {id(inputs[0])}
     for layer in model.layers:
-        if isinstance(layer, PeakNormalization):
-            try:
-                layer_input = layer.input
-            except (AttributeError, ValueError):  # layer used more than once, or never called
-                continue
-            if layer_input is inputs[0]:
-                return layer
+        if type(layer).__name__ == "QuantizeLayer" and _called_on(layer, sources):
+            sources |= {id(t) for node in layer._inbound_nodes for t in tf.nest.flatten(node.output_tensors)}
+    for layer in model.layers:
+        inner = getattr(layer, "layer", layer)
+        if isinstance(inner, PeakNormalization) and _called_on(layer, sources):
+            return inner
     return None
+
+
+def _called_on(layer, tensor_ids):
+    return any(id(t) in tensor_ids for node in layer._inbound_nodes for t in tf.nest.flatten(node.input_tensors))

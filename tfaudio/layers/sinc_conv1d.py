@@ -68,6 +68,9 @@ class SincConv1D(keras.layers.Layer):
     TensorShape([2, 15750, 80])
     """
 
+    # A frontend (tfaudio.training.model_wrapping.is_frontend): float32 under mixed precision, SpecAugment after it.
+    is_frontend = True
+
     def __init__(
         self,
         filters,

@@ -1,7 +1,8 @@
 """Magnitude pruning of tfaudio models with tensorflow-model-optimization, on tf_keras."""
 
 from tfaudio.backend import keras
-from tfaudio.optimize.quantization_aware import _tfmot, as_functional, require_tf_keras
+from tfaudio.optimize.tf_keras_models import as_functional, require_tf_keras
+from tfaudio.optimize.tf_keras_models import tfmot as _tfmot
 
 
 def _prunable(layer):

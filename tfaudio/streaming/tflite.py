@@ -11,13 +11,13 @@ the ranges they see in use). The file's "tfaudio" metadata says how to drive it 
 `tfaudio.streaming.StreamingRunner`).
 """
 
-import os
 import warnings
 
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from tfaudio.atomic import write_bytes
 from tfaudio.export.tflite import _offending_ops
 from tfaudio.export.tflite_metadata import write_metadata
 from tfaudio.ops.stft import builtin_ops_only
@@ -58,15 +58,19 @@ def _calibration_hops(stream, audio, max_hops):
 
     `warm_up` marks the hops before a full window: their states still hold the zero start.
     """
-    pairs = []
+    pairs, used = [], 0
     for clip in audio:
         clip = np.asarray(clip, np.float32).reshape(-1)
         states = stream.initial_states()
         for k in range(len(clip) // stream.hop_samples):
             hop = clip[None, k * stream.hop_samples : (k + 1) * stream.hop_samples]
-            pairs.append((hop, states, (k + 1) * stream.hop_samples < stream.window_samples))
+            warm = (k + 1) * stream.hop_samples < stream.window_samples
+            pairs.append((hop, states, warm))
+            used += not warm
+            if used >= max_hops:
+                break
             _, states = stream.step(hop, states)
-        if sum(not warm for _, _, warm in pairs) >= max_hops:
+        if used >= max_hops:
             break
     if not any(not warm for _, _, warm in pairs):
         raise ValueError(
@@ -184,13 +188,7 @@ def to_streaming_tflite(
     if labels is not None:
         metadata["labels"] = [str(x) for x in labels]
     flatbuffer = write_metadata(flatbuffer, metadata)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    partial = f"{path}.partial"
-    with open(partial, "wb") as f:
-        f.write(flatbuffer)
-    os.replace(partial, path)
-    return path
+    return write_bytes(path, flatbuffer)
 
 
 def _outputs(frozen, structure, args):

@@ -1,22 +1,39 @@
-"""Training: strategies, mixed precision, augmentation wiring, callbacks, and the fit loop of `tfaudio train`."""
+"""Training: the fit loop of `tfaudio train` (`train`, `TrainConfig`), in parts.
 
-from tfaudio.training.losses import accuracy_metric, classification_loss
-from tfaudio.training.mixup import mix_up, mixup_dataset
-from tfaudio.training.schedules import WarmupCosine
-from tfaudio.training.strategy import get_strategy, global_batch_size, set_mixed_precision, shard_options
-from tfaudio.training.trainer import TrainConfig, train, training_model
+- `config`: `TrainConfig`, every option of a run.
+- `data`: the run's datasets (data spec, mixup, sharding, prefetch).
+- `model_wrapping`: augmentations and float32 frontends around the model (`training_model`).
+- `optimizers`, `schedules`, `losses`, `mixup`, `callbacks`, `batch_norm` (precise BN).
+- `strategy` (tf.distribute) and `multi_worker_patch` (Keras 3 under MultiWorkerMirroredStrategy).
+- `run_folder`: the files a run writes (read by the CLI; no TensorFlow).
+- `trainer`: `train`, the fit stages.
 
-__all__ = [
-    "TrainConfig",
-    "WarmupCosine",
-    "accuracy_metric",
-    "classification_loss",
-    "get_strategy",
-    "global_batch_size",
-    "mix_up",
-    "mixup_dataset",
-    "set_mixed_precision",
-    "shard_options",
-    "train",
-    "training_model",
-]
+Names load on first use, so `tfaudio.training.run_folder` imports no TensorFlow.
+"""
+
+import importlib
+
+_NAMES = {
+    "TrainConfig": "tfaudio.training.config",
+    "WarmupCosine": "tfaudio.training.schedules",
+    "accuracy_metric": "tfaudio.training.losses",
+    "classification_loss": "tfaudio.training.losses",
+    "get_strategy": "tfaudio.training.strategy",
+    "global_batch_size": "tfaudio.training.strategy",
+    "mix_up": "tfaudio.training.mixup",
+    "mixup_dataset": "tfaudio.training.mixup",
+    "reestimate_batch_norm": "tfaudio.training.batch_norm",
+    "set_mixed_precision": "tfaudio.training.strategy",
+    "shard_options": "tfaudio.training.strategy",
+    "train": "tfaudio.training.trainer",
+    "training_model": "tfaudio.training.model_wrapping",
+}
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    raise AttributeError(f"module 'tfaudio.training' has no attribute {name!r}")
+
+
+__all__ = sorted(_NAMES)

@@ -11,6 +11,7 @@ from tfaudio.atomic import atomic_path, write_json
 from tfaudio.backend import keras
 
 
+
 def weights_digest(model):
     """SHA-256 of all of `model`'s weights (values, in order): equal digests mean equal weights."""
     digest = hashlib.sha256()
@@ -28,20 +29,6 @@ def _jsonable(logs):
             continue
         out[key] = value if math.isfinite(value) else None
     return out
-
-
-def read_jsonl(path):
-    """Rows of a JSON-lines file; a torn last line (process killed mid-write) is skipped."""
-    rows = []
-    if not os.path.isfile(path):
-        return rows
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
 
 
 class EpochLog(keras.callbacks.Callback):

@@ -130,8 +130,8 @@ def shard_options(dataset, policy="data"):
 def set_mixed_precision(policy="none"):
     """Sets Keras' global dtype policy: "none" (float32), "mixed_float16" or "mixed_bfloat16".
 
-    Build models after calling this. `tfaudio.training.trainer` then keeps
-    frontends and the logits in float32 (see `trainer.training_model`).
+    Build models after calling this. `tfaudio.training.model_wrapping` then keeps
+    frontends and the logits in float32 (see `training_model`).
     """
     if policy not in MIXED_PRECISION:
         raise ValueError(f"Unknown mixed precision policy. Expected one of {MIXED_PRECISION}. Received: policy={policy!r}")

@@ -98,6 +98,9 @@ class KaldiFbank(keras.layers.Layer):
     TensorShape([2, 1024, 128])
     """
 
+    # A frontend (tfaudio.training.model_wrapping.is_frontend): float32 under mixed precision, SpecAugment after it.
+    is_frontend = True
+
     def __init__(
         self,
         sample_rate=16000,

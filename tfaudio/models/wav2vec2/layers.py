@@ -95,6 +95,9 @@ class Wav2Vec2FeatureEncoder(keras.layers.Layer):
     TensorShape([2, 49, 512])
     """
 
+    # A frontend (tfaudio.training.model_wrapping.is_frontend): float32 under mixed precision, SpecAugment after it.
+    is_frontend = True
+
     def __init__(
         self,
         conv_dims=(512,) * 7,

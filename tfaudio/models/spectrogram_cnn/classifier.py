@@ -1,164 +1,20 @@
-"""Image backbones on log-mel spectrograms: AlexNet, VGG16, InceptionV3, ResNet50, DenseNet121, SqueezeNet."""
+"""`SpectrogramClassifier`: a waveform classifier that treats the log-mel spectrogram as an image for a CNN."""
 
 import math
 import os
 
-import tensorflow as tf
-
-from tfaudio.backend import USE_LEGACY_KERAS, keras, register_serializable
+from tfaudio.backend import keras, register_serializable
+from tfaudio.clip import clip_samples
 from tfaudio.layers.log_mel_spectrogram import LogMelSpectrogram
 from tfaudio.layers.peak_normalization import PeakNormalization
-from tfaudio.models import alexnet, squeezenet
-from tfaudio.models.registry import register
+from tfaudio.layers.utterance_normalization import UtteranceNormalization
+from tfaudio.models.spectrogram_cnn.architectures import ARCHITECTURES
+from tfaudio.models.spectrogram_cnn.imagenet_weights import imagenet_weights_path
 from tfaudio.models.task import Task
-from tfaudio.clip import clip_samples
-
-_KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
-
-
-class _Architecture:
-    """How to build one backbone: its constructor, minimum input size, ImageNet file."""
-
-    def __init__(self, make, min_size, imagenet_file=None, imagenet_url=None, head_dropout=0.2, handwritten=False):
-        self.make = make  # (image_shape, name, **extra) -> keras.Model
-        self.min_size = min_size
-        self.imagenet_file = imagenet_file
-        self.imagenet_url = imagenet_url
-        self.head_dropout = head_dropout
-        self.handwritten = handwritten
-
-
-def _application(constructor):
-    def make(image_shape, name, **unused):
-        # Real architecture, random weights, no classifier top; weights are loaded
-        # afterwards by `_load_backbone_weights` so that nothing is ever downloaded.
-        if USE_LEGACY_KERAS:  # tf_keras applications take no `name`
-            backbone = constructor(include_top=False, weights=None, input_shape=image_shape, pooling=None)
-            return keras.Model(backbone.inputs, backbone.outputs, name=name)
-        return constructor(include_top=False, weights=None, input_shape=image_shape, pooling=None, name=name)
-
-    return make
-
-
-def _notop(folder, file):
-    return file, f"{_KERAS_WEIGHTS_URL}{folder}/{file}"
-
-
-ARCHITECTURES = {
-    "alexnet": _Architecture(
-        lambda image_shape, name, width_multiplier, local_response_normalization: alexnet.AlexNetBackbone(
-            image_shape,
-            width_multiplier=width_multiplier,
-            local_response_normalization=local_response_normalization,
-            name=name,
-        ),
-        alexnet.MIN_INPUT_SIZE,
-        head_dropout=0.5,
-        handwritten=True,
-    ),
-    "vgg16": _Architecture(
-        _application(keras.applications.VGG16),
-        32,
-        *_notop("vgg16", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"),
-    ),
-    "inception_v3": _Architecture(
-        _application(keras.applications.InceptionV3),
-        75,
-        *_notop("inception_v3", "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"),
-    ),
-    "resnet50": _Architecture(
-        _application(keras.applications.ResNet50),
-        32,
-        *_notop("resnet", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
-    ),
-    "densenet121": _Architecture(
-        _application(keras.applications.DenseNet121),
-        32,
-        *_notop("densenet", "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"),
-    ),
-    "squeezenet": _Architecture(
-        lambda image_shape, name, width_multiplier, **unused: squeezenet.SqueezeNetBackbone(
-            image_shape, width_multiplier=width_multiplier, name=name
-        ),
-        squeezenet.MIN_INPUT_SIZE,
-        head_dropout=0.5,
-        handwritten=True,
-    ),
-}
 
 _NORMALIZATIONS = ("batch_norm", "utterance", None)
 _CHANNEL_ADAPTERS = (None, "none", "repeat", "conv")
 _POOLINGS = ("avg", "max")
-
-
-def keras_cache_dir():
-    """Folder where `keras.applications` keeps downloaded weights: `$KERAS_HOME/models`, else `~/.keras/models`."""
-    home = os.environ.get("KERAS_HOME")
-    if not home:
-        base = os.path.expanduser("~")
-        home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
-    return os.path.join(home, "models")
-
-
-def imagenet_weights_path(architecture):
-    """Path of `architecture`'s no-top ImageNet weights in the Keras cache.
-
-    Raises:
-        ValueError: the architecture has no ImageNet weights in keras.applications.
-        FileNotFoundError: the file is not in the cache; the message names the
-            file, the folder to put it in and where to download it from (this
-            function never downloads).
-    """
-    spec = ARCHITECTURES[architecture]
-    if spec.imagenet_file is None:
-        raise ValueError(
-            f"No ImageNet weights ship with keras.applications for this architecture; "
-            f"use weights=None or a weights file path. Received: architecture={architecture!r}"
-        )
-    folder = keras_cache_dir()
-    path = os.path.join(folder, spec.imagenet_file)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"ImageNet weights for {architecture!r} are not in the Keras cache and this machine does not "
-            f"download them. Place the file {spec.imagenet_file!r} in the folder {folder!r} "
-            f"(download it from {spec.imagenet_url} on a machine with internet access, or set KERAS_HOME "
-            f"to a folder whose 'models' sub-folder holds it)."
-        )
-    return path
-
-
-@register_serializable
-class UtteranceNormalization(keras.layers.Layer):
-    """Per-utterance standardisation: zero mean, unit variance over all non-batch axes.
-
-    Args:
-        epsilon: float. Added to the variance. Defaults to 1e-5.
-
-    Input shape:
-        `[batch, ...]`.
-
-    Output shape:
-        Same as the input.
-    """
-
-    def __init__(self, epsilon=1e-5, **kwargs):
-        super().__init__(**kwargs)
-        if not epsilon > 0:
-            raise ValueError(f"`epsilon` must be positive. Received: epsilon={epsilon!r}")
-        self.epsilon = float(epsilon)
-
-    def call(self, inputs):
-        axes = list(range(1, len(inputs.shape)))
-        mean, variance = tf.nn.moments(inputs, axes=axes, keepdims=True)
-        return (inputs - mean) * tf.math.rsqrt(variance + self.epsilon)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"epsilon": self.epsilon})
-        return config
 
 
 @register_serializable
@@ -196,15 +52,19 @@ class SpectrogramClassifier(Task):
 
     Transfer learning: `weights="imagenet"` loads keras.applications' no-top
     ImageNet weights from the Keras cache (`$KERAS_HOME/models` or
-    `~/.keras/models`), raising `FileNotFoundError` naming the file and folder
-    when it is missing (nothing is downloaded). `weights=PATH` loads a
+    `~/.keras/models`), downloading them there the first time and checking
+    their MD5 as keras.applications does; without network access and no
+    cached file it raises `FileNotFoundError` naming the file, the folder and
+    the URL (see `imagenet_weights.imagenet_weights_path`). `weights=PATH` loads a
     `.weights.h5` or legacy `.h5` file saved from a backbone of the same
     architecture and input shape. The backbone is the sub-model named "backbone",
     also `model.backbone`; `freeze_backbone=True` sets `model.backbone.trainable
     = False` (frozen BatchNorm layers then run in inference mode) so a trainer can
     fit the head first and later set it back to True and recompile with a lower
-    learning rate. Loaded weights are an initialisation: `get_config` reports
-    `weights=None`, since the saved model carries its own weights, and reports
+    learning rate. Loaded weights are an initialisation, kept in
+    `initial_weights` (`weights` is Keras' list of variables): `get_config`
+    reports `weights=None`, since the saved model carries its own weights (a
+    reload must not fetch ImageNet weights again), and reports
     `freeze_backbone` from the backbone's current trainable state.
 
     Args:
@@ -401,7 +261,7 @@ class SpectrogramClassifier(Task):
         self.normalization = normalization
         self.image_size = tuple(image_size) if image_size is not None else None
         self.channel_adapter = channel_adapter
-        self.weights_source = weights
+        self.initial_weights = weights
         self.pooling = pooling
         self.dropout = dropout
         self.width_multiplier = width_multiplier
@@ -473,18 +333,3 @@ def _load_backbone_weights(backbone, path, source):
             f"{tuple(backbone.inputs[0].shape[1:])}); it must come from the same architecture with the same "
             f"number of input channels. Received: weights={source!r} ({path})\n{e}"
         ) from e
-
-
-def _builder(architecture):
-    def build(num_classes, sample_rate=16000, clip_seconds=1.0, **overrides):
-        return SpectrogramClassifier(
-            architecture, num_classes, sample_rate=sample_rate, clip_seconds=clip_seconds, **overrides
-        )
-
-    build.__name__ = f"build_{architecture}"
-    build.__doc__ = f"Builds a `SpectrogramClassifier` with the {architecture!r} backbone; overrides reach its config."
-    return build
-
-
-for _name in ARCHITECTURES:
-    register(_name)(_builder(_name))
