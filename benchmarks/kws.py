@@ -251,7 +251,8 @@ def write_markdown(meta, rows, path):
     lines = [
         "# Keyword spotting on Speech Commands (speaker-disjoint 3-fold cross-validation)",
         "",
-        f"Machine: {meta['machine']}; run {meta['date']}; command `{meta['command']}`.",
+        f"Machine: {meta['machine']}; run {meta['date']}; commands: "
+        + "; ".join(f"`{c}`" for c in meta.get("commands", [meta["command"]])) + ".",
         f"Data: {meta['data']} (12 classes), `speaker_fold:K/3`; test accuracy in % as mean (per fold).",
         "",
         "| model | recipe | epochs | params | MACs | test acc Keras | TFLite float | TFLite int8 | int8 - float (points) "
@@ -276,6 +277,8 @@ def write_markdown(meta, rows, path):
         "Notes: MACs from the float TFLite graph at batch 1, frontend included. Latency on 2 shared cores",
         "(other jobs running): indicative. The tutorial's STFT has no TFLite builtin form (no TFLite columns).",
         "The model after the last epoch is scored; nothing is selected on the test fold.",
+        "Epochs are a CPU budget (2 cores shared by 8 jobs, load ~18), not convergence: the validation accuracy",
+        "per epoch is in the JSON (`history_val_accuracy`). Ablation rows (`ablation:*`) are Keras accuracy only.",
         "",
     ]
     with open(path, "w", encoding="utf-8") as f:
@@ -304,7 +307,8 @@ def write_chart(rows, path):
         ax.axhline(tutorial["keras_accuracy"] * 100, color="tab:red", linestyle="--", label="TF tutorial recipe")
     ax.set_ylabel("test accuracy, unseen speakers (%)")
     ax.set_ylim(0, 100)
-    ax.set_title("Speech Commands 12-class, 3 speaker folds: accuracy vs int8 size")
+    folds = sorted({f for r in rows for f in r["folds"]})
+    ax.set_title(f"Speech Commands 12-class, speaker fold(s) {folds} of 3: accuracy vs int8 size")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     tmp = path + ".tmp.png"
@@ -330,6 +334,9 @@ def main(argv=None):
                         help="Models run on the first fold only, after everything else.")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     parser.add_argument("--tag", default=None, help="Suffix of the output files (kws_TAG.json).")
+    parser.add_argument("--import-records", action="append", default=[], metavar="JSON",
+                        help="Add the records of another kws*.json (repeatable); with no jobs left, just rewrites the outputs.")
+    parser.add_argument("--fresh", action="store_true", help="Start over instead of keeping the records already in the JSON.")
     args = parser.parse_args(argv)
 
     stem = "kws" + (f"_{args.tag}" if args.tag else "")
@@ -345,10 +352,18 @@ def main(argv=None):
         "data": args.data,
     }
     records = []
-    if os.path.isfile(json_path):  # a rerun after a crash keeps the finished (model, fold, recipe) records
+    if os.path.isfile(json_path) and not args.fresh:
+        # A rerun (after a crash, or with other --models) keeps the finished (model, fold, recipe) records.
         previous = json.load(open(json_path, encoding="utf-8"))
-        if previous.get("meta", {}).get("command") == meta["command"]:
-            records = previous["records"]
+        records = previous["records"]
+        commands = previous.get("meta", {}).get("commands", [previous.get("meta", {}).get("command")])
+        meta["commands"] = [c for c in commands if c] + [meta["command"]]
+    for path in args.import_records:  # records of other runs (e.g. run side by side with another --tag)
+        other = json.load(open(path, encoding="utf-8"))
+        keys = {(r["model"], r["fold"], r.get("recipe")) for r in records}
+        records += [r for r in other["records"] if (r["model"], r["fold"], r.get("recipe")) not in keys]
+        meta.setdefault("commands", [meta["command"]])
+        meta["commands"] = other.get("meta", {}).get("commands", [other.get("meta", {}).get("command")]) + meta["commands"]
     done = {(r["model"], r["fold"], r.get("recipe")) for r in records}
 
     # Priority order (the JSON is rewritten after every job, so a run cut short keeps what finished):
@@ -382,6 +397,10 @@ def main(argv=None):
             _write_json(json_path, {"meta": meta, "records": records, "summary": rows})
             write_markdown(meta, rows, os.path.join(args.out, stem + ".md"))
             write_chart(rows, os.path.join(args.out, stem + ".png"))
+    rows = summarise(records)
+    _write_json(json_path, {"meta": meta, "records": records, "summary": rows})
+    write_markdown(meta, rows, os.path.join(args.out, stem + ".md"))
+    write_chart(rows, os.path.join(args.out, stem + ".png"))
     print(open(os.path.join(args.out, stem + ".md"), encoding="utf-8").read())
 
 

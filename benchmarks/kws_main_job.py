@@ -62,8 +62,8 @@ def write_markdown(record, path):
     ]
     for name, r in record["results"].items():
         lines.append(
-            f"| {name} | {r['accuracy'] * 100:.2f}% ({r['examples']} clips) | {r['size_bytes'] / 1024:.0f} "
-            f"| {r.get('p50_ms_1t', float('nan')):.2f} | {r.get('p50_ms_2t', float('nan')):.2f} |"
+            f"| {name} | {r['accuracy'] * 100:.2f}% ({r['examples']} clips) | {r['size_bytes'] / 1024:.0f} |"
+            + "".join(f" {r[k]:.2f} |" if k in r else " - |" for k in ("p50_ms_1t", "p50_ms_2t"))
         )
     lines += [
         "",

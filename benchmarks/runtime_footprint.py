@@ -104,20 +104,27 @@ def make_models(folder, audio):
     build("ds_cnn", 12).save(os.path.join(folder, "ds_cnn.keras"))
     stream = StreamingModel(build("ds_cnn", 12, time_padding="causal", input_norm=None))
     path = os.path.join(folder, "ds_cnn_stream_int8.tflite")
-    to_streaming_tflite(stream, path, quantize="int8", representative_audio=[audio])
+    to_streaming_tflite(stream, path, quantize="int8", representative_audio=[audio], labels=[f"w{i}" for i in range(12)])
     return os.path.join(folder, "ds_cnn.keras"), path
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runtime-python", required=True, help="python of a venv with only tfaudio-runtime.")
+    parser.add_argument("--runtime-python", help="python of a venv with only tfaudio-runtime.")
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
     parser.add_argument("--before", default=BEFORE, help="Commit with the TensorFlow-importing runner.")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--speech-commands", default=str(REPO.parent / "shared" / "data" / "speech_commands"))
     parser.add_argument("--size-venv", action="append", default=[], metavar="NAME=DIR")
     parser.add_argument("--out", default=str(HERE / "results" / "runtime_footprint"))
+    parser.add_argument("--markdown-only", action="store_true", help="Rewrite OUT.md from OUT.json, measure nothing.")
+    parser.add_argument("--make-models", default=None, metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.make_models:
+        return make_models(args.make_models, recording(args.speech_commands, os.path.join(args.make_models, "recording.wav")))
+    if args.markdown_only:
+        with open(args.out + ".json", encoding="utf-8") as f:
+            return write_markdown(json.load(f), args.out)
 
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     clean["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -130,7 +137,10 @@ def main(argv=None):
         before = dict(clean, PYTHONPATH=old)
         bench = ["-m", "tfaudio", "bench", os.path.abspath(args.model), "--runs", "20", "--warmup", "2"]
         wav = os.path.join(tmp, "recording.wav")
-        keras_model, stream_model = make_models(tmp, recording(args.speech_commands, wav))
+        # In a child: a parent that has loaded TensorFlow passes its peak RSS on to every child it forks.
+        subprocess.run([sys.executable, __file__, "--make-models", tmp, "--speech-commands", args.speech_commands],
+                       env=full, check=True)  # fmt: skip
+        keras_model, stream_model = os.path.join(tmp, "ds_cnn.keras"), os.path.join(tmp, "ds_cnn_stream_int8.tflite")
         predict = ["-m", "tfaudio", "predict", wav, "--format", "json", "--model"]
         detect = ["-m", "tfaudio", "detect", wav, "--model", stream_model]
         rows = {
@@ -176,20 +186,24 @@ def main(argv=None):
         json.dump(result, f, indent=2)
         f.write("\n")
 
+    write_markdown(result, args.out)
+
+def write_markdown(result, out):
+    """Writes `out`.md, the table of a result dict, and prints it."""
     lines = [
         "# tfaudio-runtime vs the full install",
         "",
         f"`python benchmarks/runtime_footprint.py` on {result['machine']}; model `{result['model']}`; "
-        f"median of {args.repeat} fresh processes. \"full\" = the full install running the code before the "
-        f"runner was split out ({args.before}) for the import and bench rows, and predicting with the same model "
+        f"median of {result['repeat']} fresh processes. \"full\" = the full install running the code before the "
+        f"runner was split out ({result['before']}) for the import and bench rows, and predicting with the same model "
         f"as a `.keras` file (TensorFlow) in the predict row; \"full, now\" = the full install with this checkout "
         f"and the `.tflite` file.",
         "",
         "| command | install | wall s | import s | peak RSS MiB | wall vs full | RSS vs full |",
         "|---|---|---|---|---|---|---|",
     ]
-    for command, row in rows.items():
-        ref = row.get("full", row["full_now"])
+    for command, row in result["commands"].items():
+        ref = row["full"] if "full" in row else row["full_now"]
         full_label = "full, .keras model" if command == "tfaudio predict" else "full, before the split"
         for side, label in (("runtime", "tfaudio-runtime"), ("full", full_label), ("full_now", "full, now")):
             if side in row:
@@ -199,12 +213,13 @@ def main(argv=None):
                     f"| `{command}` | {label} | {m['wall_s']:.2f} | {imp} | {m['peak_rss_mib']:.0f} | "
                     f"{m['wall_s'] / ref['wall_s']:.2f}x | {m['peak_rss_mib'] / ref['peak_rss_mib']:.2f}x |"
                 )
+    sizes = result["site_packages_bytes"]
     if sizes:
         base = sizes.get("bare", 0)
         lines += ["", "| venv | site-packages MB | above a bare venv, MB |", "|---|---|---|"]
         for name, size in sizes.items():
             lines.append(f"| {name} | {size / 1e6:.1f} | {(size - base) / 1e6:.1f} |")
-    with open(args.out + ".md", "w", encoding="utf-8") as f:
+    with open(out + ".md", "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 

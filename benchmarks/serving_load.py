@@ -18,7 +18,6 @@ Run: python benchmarks/serving_load.py [--calls 10000] [--thread-calls 40]   (ab
 
 import argparse
 import concurrent.futures
-import json
 import os
 import platform
 import resource
@@ -29,8 +28,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+from _results import write_results  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLES = 16000
@@ -195,9 +196,6 @@ def main():
         "rss_mb_before_saved_model": rss_mb(),
         "saved_model": saved_model_benchmark(export_dir, args.calls),
     }
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "serving_load.json"), "w") as f:
-        json.dump(results, f, indent=2)
     locked = results["threads"]["one interpreter + lock (peer)"]["calls_per_s"]
     lines = [
         "# Serving under load", "",
@@ -218,9 +216,7 @@ def main():
     lines += ["", f"RSS after {first['calls']:,} calls {first['rss_mb']:.1f} MB, after {last['calls']:,} "
               f"{last['rss_mb']:.1f} MB (growth {sm['rss_growth_mb_after_first_sample']:+.1f} MB); "
               f"peak RSS of the process {sm['peak_rss_mb']:.1f} MB.", ""]  # fmt: skip
-    with open(os.path.join(args.out, "serving_load.md"), "w") as f:
-        f.write("\n".join(lines))
-    print("\n".join(lines))
+    write_results(args.out, "serving_load", results, lines)
 
 
 if __name__ == "__main__":

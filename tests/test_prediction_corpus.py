@@ -54,3 +54,18 @@ def test_a_folder_without_audio_is_one_error_line(model_and_files, tmp_path, cap
     folder = bad_audio._directory(str(tmp_path))  # "folder.wav", empty
     assert main(["predict", folder, "--model", model]) == 2
     assert capsys.readouterr().err.splitlines() == [f"error: No audio files in the folder {folder!r}."]
+
+
+def test_predict_from_eight_threads_matches_sequential(model_and_files):
+    """One classifier (one TFLiteModel inside) shared by 8 threads, as a server would."""
+    import concurrent.futures
+
+    from tfaudio.prediction import load_classifier
+
+    model, files = model_and_files
+    good = [files[c.name] for c in CASES if c.error is None]
+    classifier = load_classifier(model)
+    expected = [(r.label, r.scores) for r in predict(good, classifier)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        runs = list(pool.map(lambda _: [(r.label, r.scores) for r in predict(good, classifier)], range(16)))
+    assert all(run == expected for run in runs)

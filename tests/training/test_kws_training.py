@@ -6,7 +6,7 @@ from tests.models import _kws
 from tfaudio.training import TrainConfig, train
 
 
-@pytest.mark.slow  # ~60 s on an idle 2-core machine: 4 epochs of BC-ResNet-1 on ~1.9 k clips
+@pytest.mark.slow  # ~60 s on an idle 2-core machine: 4 epochs of BC-ResNet-1 on 2048 clips
 def test_bc_resnet_learns_keywords_of_unseen_speakers(tmp_path):
     root = _kws.speech_commands_root()
     if not (root / "_silence_").is_dir():
@@ -25,6 +25,6 @@ def test_bc_resnet_learns_keywords_of_unseen_speakers(tmp_path):
         verbose=0,
     )
     result = train(config)
-    # 12 classes: chance is 8.3 % (the largest class is 9.4 % of the test fold). Measured after 4
-    # epochs: see the assertion's margin in the report of benchmarks/results/kws_ablation.md.
-    assert result["test"]["accuracy"] >= 0.30, result["test"]
+    # 12 classes: chance is 8.3 % (the largest class, "stop", is 9.7 % of the 1025 test clips); 25 % is
+    # three times chance (measured: see the commit that set this bound).
+    assert result["test"]["accuracy"] >= 0.25, result["test"]

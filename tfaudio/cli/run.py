@@ -9,6 +9,7 @@ split by speaker (no test speaker is heard in training), BC-ResNet-2 trained wit
 import json
 import os
 
+from tfaudio import atomic
 from tfaudio.cli import common
 
 HELP = "Train -> evaluate -> export float and int8 TFLite -> benchmark latency, with a summary."
