@@ -100,8 +100,11 @@ def test_sincnet_qat_int8_tflite_matches_fake_quant_keras(fsdd_clips, tmp_path):
     compute = [op for op in interpreter._get_ops_details() if op["op_name"] in ("CONV_2D", "FULLY_CONNECTED")]
     assert len(compute) == 6, [op["op_name"] for op in compute]  # sinc + 2 convs + 3 dense
     assert all(dtypes[i] == np.int8 for op in compute for i in op["inputs"][:2]), "float conv/dense found"
-    # conv -> batch norm -> ReLU6 blocks became one int8 CONV_2D each (batch norm folded, ReLU6 fused).
-    assert "RELU6" not in ops, ops
+    # The two conv -> batch norm -> ReLU6 blocks became one int8 CONV_2D each (batch norm folded,
+    # ReLU6 fused). The sinc block's batch norm cannot fold across the RESHAPE that ends
+    # SincConv1D's polyphase layout, so it runs as int8 MUL/ADD and one RELU6.
+    relu6 = [op["op_name"] for op in interpreter._get_ops_details()].count("RELU6")
+    assert relu6 == 1, ops
 
     got = runner(x)
     expected = np.asarray(out["keras"], np.float32)

@@ -32,7 +32,10 @@ def _folds_into(layer, next_layer):
     """`layer`'s only consumer is the batch norm `next_layer`, which TFLite folds into `layer`'s kernel."""
     from tfaudio.layers.sinc_conv1d import SincConv1D
 
-    kernel_layer = isinstance(layer, (keras.layers.Dense, keras.layers.Conv1D, SincConv1D)) and _linear(layer)
+    # SincConv1D's polyphase layout ends in a RESHAPE (and SLICE) after its CONV_2D, which
+    # keeps the converter from folding a following batch norm: it is quantized as it stands.
+    del SincConv1D
+    kernel_layer = isinstance(layer, (keras.layers.Dense, keras.layers.Conv1D)) and _linear(layer)
     return (
         kernel_layer
         and isinstance(next_layer, keras.layers.BatchNormalization)
