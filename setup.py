@@ -45,7 +45,8 @@ setup(
             "scipy>=1.11",
             "torch>=2.4",
             "transformers>=4.45",
-            "mediapipe>=1.2",
+            # mediapipe is installed by a second pip call (README, .ci/run): it needs absl-py~=2.3,
+            # tensorflow-model-optimization 0.8 pins absl-py~=1.2 (and runs with 2.x: its tests pass).
         ],
     },
     entry_points={"console_scripts": ["tfaudio=tfaudio.cli.main:main"]},
