@@ -64,6 +64,9 @@ def _run_folder(path, seed):
     model.save(os.path.join(path, "model.keras"))
     with open(os.path.join(path, "labels.json"), "w") as f:
         f.write('["a", "b", "c"]')
+    # As `tfaudio train` writes it: the exported classifier's metadata needs the sample rate.
+    with open(os.path.join(path, "run_config.json"), "w") as f:
+        f.write('{"sample_rate": 8000, "clip_seconds": 0.1}')
     return str(path)
 
 
@@ -120,6 +123,8 @@ def test_full_disk_during_export_names_the_path_and_keeps_the_earlier_model(tmp_
     model = keras.Sequential([keras.Input((800,)), keras.layers.Dense(400), keras.layers.Dense(3)])  # 1.3 MB
     os.makedirs(big)
     model.save(os.path.join(big, "model.keras"))
+    with open(os.path.join(big, "run_config.json"), "w") as f:
+        f.write('{"sample_rate": 8000, "clip_seconds": 0.1}')
     with tiny_tmpfs(tmp_path / "disk", "1m") as disk:
         out = disk / "model.tflite"
         assert main(["export", "--model", small, "--out", str(out)]) == 0
