@@ -17,12 +17,15 @@ Example:
 import csv
 import dataclasses
 import hashlib
+import io
 import os
 import shutil
 import sys
 import tarfile
 import urllib.request
 import zipfile
+
+from tfaudio import atomic
 
 
 def cache_root():
@@ -203,10 +206,11 @@ def prepare_fsdd(extracted):
 
 
 def _write_manifest(path, rows, header=("path", "label", "split")):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic.write_text(path, text.getvalue())  # a killed download never leaves half a manifest
     return path
 
 
