@@ -1,5 +1,6 @@
 """SpectrogramClassifier: the shared log-mel -> backbone -> head graph, weights loading, keras.applications models."""
 
+import hashlib
 import os
 
 import numpy as np
@@ -179,8 +180,11 @@ def test_imagenet_weights_load_from_keras_cache(tmp_path, monkeypatch):
     reference = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
     cache = tmp_path / "models"
     cache.mkdir()
-    _write_legacy_h5(reference, str(cache / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"))
+    stand_in = cache / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    _write_legacy_h5(reference, str(stand_in))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    # The cache is checked by MD5 (as keras.applications does): the stand-in's own hash.
+    monkeypatch.setattr(ARCHITECTURES["vgg16"], "imagenet_md5", hashlib.md5(stand_in.read_bytes()).hexdigest())
 
     model = build("vgg16", 10, **SMALL, weights="imagenet", freeze_backbone=True)
     assert model.get_layer("channel_adapter").output.shape[-1] == 3  # "repeat" by default with weights
