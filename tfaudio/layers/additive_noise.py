@@ -12,6 +12,18 @@ _AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 _EPSILON = 1e-10
 
 
+def noise_audio_files(noise_dir):
+    """The audio files under the folder `noise_dir`, sorted and searched recursively."""
+    if not os.path.isdir(noise_dir):
+        raise ValueError(f"`noise_dir` is not a folder. Received: noise_dir={noise_dir!r}")
+    return sorted(
+        os.path.join(root, name)
+        for root, _, names in os.walk(noise_dir)
+        for name in names
+        if name.lower().endswith(_AUDIO_EXTENSIONS)
+    )
+
+
 def load_noise_bank(noise_dir, sample_rate, max_seconds=600.0):
     """Reads every audio file under `noise_dir` (sorted, recursive) into one float32 array.
 
@@ -21,14 +33,7 @@ def load_noise_bank(noise_dir, sample_rate, max_seconds=600.0):
     """
     from tfaudio.io import load_audio
 
-    if not os.path.isdir(noise_dir):
-        raise ValueError(f"`noise_dir` is not a folder. Received: noise_dir={noise_dir!r}")
-    paths = sorted(
-        os.path.join(root, name)
-        for root, _, names in os.walk(noise_dir)
-        for name in names
-        if name.lower().endswith(_AUDIO_EXTENSIONS)
-    )
+    paths = noise_audio_files(noise_dir)
     if not paths:
         raise ValueError(f"`noise_dir` holds no audio files {_AUDIO_EXTENSIONS}. Received: noise_dir={noise_dir!r}")
     budget = int(max_seconds * sample_rate)

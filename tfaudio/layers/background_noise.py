@@ -7,19 +7,7 @@ import tensorflow as tf
 
 from tfaudio.backend import register_serializable
 from tfaudio.layers._random import RandomAugmentation, apply_with_probability, split_seed
-
-_AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
-
-
-def _audio_files(noise_dir):
-    if not os.path.isdir(noise_dir):
-        raise ValueError(f"`noise_dir` is not a folder. Received: noise_dir={noise_dir!r}")
-    return sorted(
-        os.path.join(root, name)
-        for root, _, names in os.walk(noise_dir)
-        for name in names
-        if name.lower().endswith(_AUDIO_EXTENSIONS)
-    )
+from tfaudio.layers.additive_noise import noise_audio_files
 
 
 def load_peak_normalized_bank(paths, sample_rate, max_seconds=600.0):
@@ -121,7 +109,7 @@ class BackgroundNoise(RandomAugmentation):
         self.probability = float(probability)
         self.sample_rate = int(sample_rate)
         self.max_noise_seconds = float(max_noise_seconds)
-        paths = self.noise_files if self.noise_files is not None else _audio_files(self.noise_dir)
+        paths = self.noise_files if self.noise_files is not None else noise_audio_files(self.noise_dir)
         if not paths:
             raise ValueError(
                 f"No noise recordings to mix in. Received: noise_files={noise_files!r}, noise_dir={noise_dir!r}"
