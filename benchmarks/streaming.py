@@ -260,7 +260,9 @@ def benchmark_run(run, train, labels, by_label, noise, rng, args, settings):
         aligned = [int(round((clip_end - lookahead) / hop)) - 1 for (_, _, _, clip_end) in keyword_events]
         stream_top = [run_labels[int(np.argmax(probs[k]))] for k in aligned]
         window_model = TFLiteModel(window_path)
-        window_logits = window_model.predict(np.stack(keyword_clips), batch_size=1)
+        # The same samples the stream saw at that hop (the clip with the recording's noise mixed in).
+        aligned_windows = np.stack([keyword_audio[clip_end - window : clip_end] for (_, _, _, clip_end) in keyword_events])
+        window_logits = window_model.predict(aligned_windows, batch_size=1)
         window_top = [run_labels[int(i)] for i in np.argmax(window_logits, axis=1)]
         truth = np.array(keyword_labels)
 

@@ -129,15 +129,18 @@ def test_int8_streaming_agrees_with_int8_non_streaming(trained_undilated, files,
     for state in ("external", "internal"):
         _, logits = _run(paths[state, "int8"], long_audio)
         logits = logits[hops]
-        # Streaming adds little to what int8 itself costs: measured 0.031-0.038 mean |logit| difference
-        # to the int8 window model, against 0.26 between int8 and float windows.
-        assert np.abs(logits - window_logits).mean() < 0.25 * quantization_error, state
-        # Top-1 agreement, window by window: measured 0.958 (external) and 0.963 (internal) on this
-        # random-feature model, whose logit margins (0.37 on average) are below its int8 noise (its
-        # own int8-vs-float top-1 agreement is 0.75); the benchmark measures trained models.
         agreement = np.mean(logits.argmax(axis=1) == window_logits.argmax(axis=1))
-        print("AGREEMENT", state, agreement, np.abs(logits - window_logits).mean(), quantization_error)
-        assert agreement >= 0.94, (state, agreement)
+        difference = np.abs(logits - window_logits).mean()
+        if state == "external":
+            # The streaming file takes the window file's quantisation parameters tensor by tensor (`like`), so
+            # both round the same values the same way: measured bit-identical logits (difference 0.0, top-1
+            # agreement 1.0) on this random-feature model, whose small logit margins (0.37 on average) flip
+            # on any rounding difference (its own int8-vs-float top-1 agreement is 0.75).
+            assert difference < 1e-6 and agreement >= 0.995, (state, difference, agreement)
+        else:
+            # Internal state: measured 0.015 mean |logit| difference (0.24 between int8 and float windows)
+            # and 0.979 agreement; the resource-variable graph does not yet take every parameter.
+            assert difference < 0.1 * quantization_error and agreement >= 0.97, (state, difference, agreement)
 
 
 def test_bad_arguments(files, tmp_path):

@@ -172,12 +172,17 @@ def int8_ranges(quantized):
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=bytes(quantized))
+    details = interpreter.get_tensor_details()
+    float_names = {t["name"] for t in details if t["dtype"] == np.float32}
     out = {}
-    for t in interpreter.get_tensor_details():
+    for t in details:
         q = t["quantization_parameters"]
         if t["dtype"] == np.int8 and q["scales"].size == 1 and len(t["shape"]) > 0:
             scale, zero = float(q["scales"][0]), int(q["zero_points"][0])
             out[t["name"]] = ((-128 - zero) * scale, (127 - zero) * scale)
+            # The quantiser renames a tensor "NAME1" when a float "NAME" (a dequantised output) keeps the name.
+            if t["name"].endswith("1") and t["name"][:-1] in float_names:
+                out.setdefault(t["name"][:-1], out[t["name"]])
     return out
 
 
@@ -187,8 +192,9 @@ def ranges_like(calibrated, reference, scope=None):
     A tensor of `calibrated` takes the reference tensor's range when their names agree (after
     removing the Keras model scope `scope` from each `;`-separated part of the reference
     names); the range then flows through data-movement ops (reshape, pad, slices) and
-    concatenations, so buffers that are concatenated with those tensors (a streaming model's
-    states) get the same scale. Used to give a streaming model the quantisation parameters of
+    concatenations, forwards and back to tensors without a counterpart, so buffers that are
+    concatenated with those tensors (a streaming model's states, its audio input) get the same
+    scale. Used to give a streaming model the quantisation parameters of
     its non-streaming int8 file, so both round the same values the same way.
 
     Returns:
@@ -229,8 +235,12 @@ def ranges_like(calibrated, reference, scope=None):
             for kind, inputs, outputs in ops:
                 if kind in _SAME_SCALE_OPS and (s, inputs[0]) in ranges:
                     updates = {o: ranges[(s, inputs[0])] for o in outputs}
+                elif kind in _SAME_SCALE_OPS and (s, outputs[0]) in ranges:
+                    updates = {inputs[0]: ranges[(s, outputs[0])]}  # backwards, to an input without a counterpart
                 elif kind == "CONCATENATION":
                     known = [ranges[(s, i)] for i in inputs if (s, i) in ranges]
+                    if not known and (s, outputs[0]) in ranges:
+                        known = [ranges[(s, outputs[0])]]
                     if not known:
                         continue
                     union = (min(r[0] for r in known), max(r[1] for r in known))
