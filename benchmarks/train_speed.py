@@ -168,7 +168,8 @@ def write_markdown(meta, rows, path):
     lines = [
         "# Training throughput: `tfaudio train` vs plain Keras on NumPy arrays (same model, same run)",
         "",
-        f"Machine: {meta['machine']}; {meta['date']}; command: `{meta['command']}`.",
+        f"Machine: {meta['machine']}; {meta['date']}; commands: "
+        + "; ".join(f"`{c}`" for c in meta.get("earlier_commands", []) + [meta["command"]]) + ".",
         f"{meta['clips']} training + {meta['val_clips']} validation clips of Speech Commands (1 s, 16 kHz), batch "
         f"{BATCH_SIZE}, {meta['epochs']} epochs of which the first (tracing, cache fill) is excluded; validation and "
         "callbacks included. clips/s wall (clips/s per CPU-second).",
@@ -213,6 +214,8 @@ def main(argv=None):
     parser.add_argument("--clips", type=int, default=640, help="Training clips (a multiple of 32 avoids a partial batch).")
     parser.add_argument("--val-clips", type=int, default=160)
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    parser.add_argument("--keep", action="store_true",
+                        help="Keep the rows of other models already in train_speed.json (their command is kept too).")
     args = parser.parse_args(argv)
     if args.epochs < 2:
         parser.error("--epochs must be >= 2 (the first epoch is not timed)")
@@ -225,6 +228,11 @@ def main(argv=None):
         "epochs": args.epochs, "clips": args.clips, "val_clips": args.val_clips,
     }
     rows = []
+    json_path = os.path.join(args.out, "train_speed.json")
+    if args.keep and os.path.isfile(json_path):
+        previous = json.load(open(json_path, encoding="utf-8"))
+        rows = [r for r in previous["rows"] if r["model"] not in args.models.split(",")]
+        meta["earlier_commands"] = previous["meta"].get("earlier_commands", []) + [previous["meta"]["command"]]
     variants = args.variants.split(",")
     with tempfile.TemporaryDirectory() as workdir:
         manifest = os.path.join(workdir, "manifest.csv")
@@ -252,7 +260,7 @@ def main(argv=None):
                     row[f"{variant}_over_plain_wall"] = row[variant]["clips_per_s_wall"] / row["plain"]["clips_per_s_wall"]
             rows.append(row)
             os.makedirs(args.out, exist_ok=True)
-            with open(os.path.join(args.out, "train_speed.json"), "w", encoding="utf-8") as f:
+            with open(json_path, "w", encoding="utf-8") as f:
                 json.dump({"meta": meta, "rows": rows}, f, indent=2)
                 f.write("\n")
             write_markdown(meta, rows, os.path.join(args.out, "train_speed.md"))
