@@ -8,6 +8,7 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from tfaudio.atomic import write_bytes
+from tfaudio.export import calibration
 from tfaudio.export.tflite_metadata import metadata_schema, write_metadata, write_standard_metadata
 from tfaudio.layers.peak_normalization import leading_peak_normalization
 from tfaudio.ops.stft import builtin_ops_only
@@ -220,8 +221,11 @@ def to_tflite(
         with warnings.catch_warnings():
             # Emitted for every calibrated model with float I/O; it means nothing to users.
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
-            if keep_float:
-                flatbuffer = _quantize_keeping_float(converter, normalization.name)
+            if quantize == "int8" and not quantization_aware:
+                # Ranges measured by tfaudio (TensorFlow's calibrator records in-place ops' inputs wrong).
+                calibrated = calibration.calibrate(converter)
+                denylisted = _float_nodes(calibrated, normalization.name) if keep_float else None
+                flatbuffer = calibration.quantize(calibrated, converter, int8_io=int8_io, denylisted_nodes=denylisted)
             else:
                 flatbuffer = converter.convert()
     except Exception as e:  # the converter raises ConverterError and friends
@@ -265,17 +269,13 @@ def _description(model, labels, sample_rate, quantize):
     )
 
 
-def _quantize_keeping_float(converter, layer_name):
-    """Full int8 conversion in which the ops of Keras layer `layer_name` stay float.
+def _float_nodes(calibrated, layer_name):
+    """Output tensor names of the ops of Keras layer `layer_name` in a calibrated model: they stay float.
 
-    Selective quantisation as TensorFlow's quantisation debugger does it:
-    calibrate only, then quantise with that layer's op outputs denylisted.
+    Selective quantisation as TensorFlow's quantisation debugger does it (denylisted nodes).
     """
-    from tensorflow.lite.python import convert
     from ai_edge_litert.interpreter import Interpreter
 
-    converter._experimental_calibrate_only = True  # TF's QuantizationDebugger sets it the same way
-    calibrated = converter.convert()
     interpreter = Interpreter(model_content=calibrated)
     names = {t["index"]: t["name"] for t in interpreter.get_tensor_details()}
     scope = re.compile(rf"(^|/){re.escape(layer_name)}(_\d+)?/")
@@ -287,9 +287,4 @@ def _quantize_keeping_float(converter, layer_name):
     ]
     if not denylisted:
         raise ValueError(f"No TFLite ops found for the layer {layer_name!r} to keep in float.")
-    return convert.mlir_quantize(
-        calibrated,
-        disable_per_channel=converter._experimental_disable_per_channel,
-        fully_quantize=False,
-        denylisted_nodes=denylisted,
-    )
+    return denylisted
