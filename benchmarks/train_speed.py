@@ -170,13 +170,13 @@ def write_markdown(meta, rows, path):
         "",
         f"Machine: {meta['machine']}; {meta['date']}; commands: "
         + "; ".join(f"`{c}`" for c in meta.get("earlier_commands", []) + [meta["command"]]) + ".",
-        f"{meta['clips']} training + {meta['val_clips']} validation clips of Speech Commands (1 s, 16 kHz), batch "
-        f"{BATCH_SIZE}, {meta['epochs']} epochs of which the first (tracing, cache fill) is excluded; validation and "
-        "callbacks included. clips/s wall (clips/s per CPU-second).",
+        f"Training + validation clips of Speech Commands (1 s, 16 kHz) per row, batch {BATCH_SIZE}, epochs of which "
+        "the first (tracing, cache fill) is excluded; validation and callbacks included. clips/s wall (clips/s per "
+        "CPU-second).",
         "",
-        "| model | plain Keras | tfaudio train | tfaudio / plain (wall) | tfaudio / plain (CPU) "
+        "| model | clips (train + val) x epochs | plain Keras | tfaudio train | tfaudio / plain (wall) | tfaudio / plain (CPU) "
         "| tfaudio --recipe kws | kws / plain (CPU) | plain jit_compile | jit / plain (CPU) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def cell(r, variant):
@@ -189,7 +189,8 @@ def write_markdown(meta, rows, path):
 
     for r in rows:
         lines.append(
-            f"| {r['model']} | {cell(r, 'plain')} | {cell(r, 'tfaudio')} | {ratio(r, 'tfaudio', 'clips_per_s_wall')} "
+            f"| {r['model']} | {r.get('clips', '-')} + {r.get('val_clips', '-')} x {r.get('epochs', '-')} "
+            f"| {cell(r, 'plain')} | {cell(r, 'tfaudio')} | {ratio(r, 'tfaudio', 'clips_per_s_wall')} "
             f"| {ratio(r, 'tfaudio', 'clips_per_s_cpu')} | {cell(r, 'tfaudio_kws')} "
             f"| {ratio(r, 'tfaudio_kws', 'clips_per_s_cpu')} | {cell(r, 'plain_jit')} "
             f"| {ratio(r, 'plain_jit', 'clips_per_s_cpu')} |"
@@ -240,7 +241,8 @@ def main(argv=None):
         link_noise(args.data, manifest)
         arrays = load_arrays(manifest)
         for name in args.models.split(","):
-            row = {"model": name, "registry_name": MODELS[name][0], "overrides": MODELS[name][1]}
+            row = {"model": name, "registry_name": MODELS[name][0], "overrides": MODELS[name][1],
+                   "clips": args.clips, "val_clips": args.val_clips, "epochs": args.epochs}
             for variant in variants:
                 print(f"== {name} {variant}", flush=True)
                 if variant == "plain":
