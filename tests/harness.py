@@ -3,7 +3,8 @@
 - `run_layer_test`: build + call, output shape, symbolic shape (a `keras.Input` call and
   `compute_output_shape` agree with the eager output), JSON config, `from_config` round trip, batch invariance.
 - `run_model_saving_test`: JSON config, `.keras` round trip through Keras' own `load_model`, exact outputs.
-- `run_litert_export_test`: builtin-only float and int8 TFLite, values compared with required thresholds.
+- `run_litert_export_test`: builtin-only float and int8 TFLite, values compared with required thresholds
+  (float: max absolute difference; int8: max error relative to the logit span, and top-1 agreement).
 
 The older `check_*` helpers are the pieces these are made of, and stay for their callers.
 """
@@ -140,23 +141,43 @@ def run_model_saving_test(model, input_data, tmp_path):
     return restored
 
 
-def run_litert_export_test(model, input_data, tmp_path, float_atol, int8_atol, representative_data=None, name="model"):
-    """Float and full-int8 TFLite with builtin ops only, both compared with Keras; both thresholds are required.
+def run_litert_export_test(
+    model, input_data, tmp_path, *, float_atol, int8_max_error, int8_top1, representative_data=None, name="model"
+):
+    """Float and full-int8 TFLite with builtin ops only, both compared with Keras on `input_data`; every threshold is required.
 
     Args:
-        float_atol: float. Largest absolute difference of the float file's outputs.
-        int8_atol: float. Largest absolute difference of the int8 file's outputs
-            (float input and output; calibrated on `representative_data`, else `input_data`).
+        float_atol: float. Largest absolute difference of the float file's outputs from Keras'.
+        int8_max_error: float. Largest absolute difference of the int8 file's outputs from Keras',
+            as a fraction of the span (max - min) of Keras' outputs over `input_data`: logits have
+            no fixed scale, and 256 int8 levels are spread over a tensor's range.
+        int8_top1: float in (0, 1]. Smallest fraction of examples whose int8 argmax is Keras'.
+        representative_data: int8 calibration batch (other examples than `input_data` where
+            possible); defaults to `input_data`.
 
     Returns:
-        `{"float": (got, expected, ops), "int8": (got, expected, ops)}`.
+        `{"float": (got, expected, ops), "int8": (got, expected, ops), "int8_error": e, "int8_top1": t}`,
+        with the measured int8 error (fraction of the span) and top-1 agreement.
     """
-    if float_atol is None or int8_atol is None:
-        raise ValueError("run_litert_export_test needs both float_atol and int8_atol: every export is compared")
+    if None in (float_atol, int8_max_error, int8_top1):
+        raise ValueError(
+            "run_litert_export_test needs float_atol, int8_max_error and int8_top1: every export is compared. "
+            f"Received: float_atol={float_atol}, int8_max_error={int8_max_error}, int8_top1={int8_top1}"
+        )
+    if not 0 < int8_top1 <= 1:
+        raise ValueError(f"`int8_top1` is a fraction of the examples, in (0, 1]. Received: int8_top1={int8_top1}")
     calibration = input_data if representative_data is None else representative_data
-    return {
-        "float": check_tflite(model, input_data, tmp_path, atol=float_atol, name=name),
-        "int8": check_tflite(
-            model, input_data, tmp_path, quantize="int8", representative_data=calibration, atol=int8_atol, name=name
-        ),
-    }
+    results = {"float": check_tflite(model, input_data, tmp_path, atol=float_atol, name=name)}
+    got, expected, ops = check_tflite(
+        model, input_data, tmp_path, quantize="int8", representative_data=calibration, name=name
+    )
+    results["int8"] = (got, expected, ops)
+    span = float(expected.max() - expected.min())
+    error = float(np.abs(got - expected).max()) / span
+    results["int8_error"] = error
+    assert error <= int8_max_error, f"int8 {name}: max |error| is {error:.3f} of the logit span {span:.3g} (bound {int8_max_error})"
+    assert expected.ndim == 2, f"run_litert_export_test compares [batch, classes] outputs; {name} gives {expected.shape}"
+    top1 = float(np.mean(got.argmax(-1) == expected.argmax(-1)))
+    results["int8_top1"] = top1
+    assert top1 >= int8_top1, f"int8 {name}: top-1 agrees with Keras on {top1:.1%} of the examples (bound {int8_top1:.1%})"
+    return results

@@ -12,6 +12,7 @@ import pytest
 
 from tfaudio.backend import keras
 from tfaudio.models import Backbone, Task, available, build
+from tfaudio.models.task import stores_arguments
 from tfaudio.models.wav2vec2 import Wav2Vec2Classifier
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -82,6 +83,70 @@ def test_wav2vec2_task_records_the_rate_and_derives_the_length():
     old = {k: v for k, v in model.get_config().items() if k not in ("sample_rate", "clip_seconds")}
     restored = Wav2Vec2Classifier.from_config(old)
     assert (restored.sample_rate, restored.clip_seconds) == (16000, 2000 / 16000)
+
+
+# The configs DSCNN and BCResNet wrote before `stores_arguments` (what saved `.keras` files hold).
+SAVED_CONFIGS = {
+    "ds_cnn": {
+        "name": "ds_cnn_m", "trainable": True, "sample_rate": 8000, "clip_seconds": 0.5, "num_classes": 3,
+        "size": "m", "num_mel_bins": 40, "frame_length_seconds": 0.03, "frame_step_seconds": 0.01, "dropout": 0.2,
+        "input_norm": "peak", "time_padding": "causal",
+    },
+    "bc_resnet": {
+        "name": "bc_resnet_1.5", "trainable": True, "sample_rate": 8000, "clip_seconds": 0.5, "num_classes": 3,
+        "width": 1.5, "num_mel_bins": 40, "frame_length_seconds": 0.03, "frame_step_seconds": 0.01,
+        "sub_spectral_groups": 5, "dropout": 0.1, "input_norm": "peak", "time_padding": "causal",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(SAVED_CONFIGS))
+def test_stored_arguments_give_the_config_saved_files_hold(name):
+    saved = SAVED_CONFIGS[name]
+    model = type(build(name, 3, sample_rate=8000, clip_seconds=0.5)).from_config(saved)
+    assert model.get_config() == saved
+    assert all(getattr(model, key) == value for key, value in saved.items() if key != "name")
+
+
+def test_stores_arguments_stores_each_named_argument_as_passed():
+    class TinyTask(Task):
+        @stores_arguments
+        def __init__(self, units, sample_rate=8000, clip_seconds=0.25, scale=None, **kwargs):
+            waveform = keras.Input((2000,))
+            super().__init__(inputs=waveform, outputs=keras.layers.Dense(units)(waveform), **kwargs)
+            self.sample_rate, self.clip_seconds = sample_rate, clip_seconds
+
+    model = TinyTask(4, name="tiny")
+    assert model.get_config() == {
+        "name": "tiny", "trainable": True, "backbone": None, "sample_rate": 8000, "clip_seconds": 0.25,
+        "units": 4, "scale": None,
+    }  # fmt: skip
+    assert TinyTask.from_config(model.get_config()).get_config() == model.get_config()
+
+
+def test_subclassed_task_builds_after_functional_tasks():
+    # Functional tasks first: Keras' own Model.__init__ would rewrite the bases of every class above them
+    # to Functional, Task included, after which a Task with its own `call` could no longer be built.
+    from tfaudio.models.task import _functional_class
+    from tfaudio.models.wav2vec2 import Wav2Vec2PreTrainer
+
+    model = build("sincnet", 3, sample_rate=8000, clip_seconds=0.5, **TINY["sincnet"])
+    assert isinstance(model, Task) and isinstance(model, _functional_class())
+    assert Task.__bases__ == (keras.Model,)
+    backbone = build("wav2vec2_base", 2, sample_rate=8000, clip_seconds=0.5, **TINY["wav2vec2_base"]).backbone
+    pretrainer = Wav2Vec2PreTrainer(backbone, num_codevectors_per_group=4, codevector_dim=8, proj_codevector_dim=8,
+                                    num_negatives=3, sample_rate=8000)  # fmt: skip
+    assert isinstance(pretrainer, Task) and not isinstance(pretrainer, _functional_class())  # its own call
+    assert (pretrainer.sample_rate, pretrainer.clip_seconds, pretrainer.num_samples) == (8000, 0.5, 4000)
+    x = np.random.RandomState(0).uniform(-0.5, 0.5, (2, 4000)).astype("float32")
+    assert np.isfinite(float(pretrainer(x)["loss"]))
+    config = pretrainer.get_config()
+    assert config["backbone"]["config"] == backbone.get_config() and config["num_negatives"] == 3
+    assert Wav2Vec2PreTrainer.from_config(config).get_config() == config
+    # Configs saved before the pretrainer recorded its rate: 16 kHz, the length from the backbone.
+    old = {k: v for k, v in config.items() if k not in ("sample_rate", "clip_seconds")}
+    restored = Wav2Vec2PreTrainer.from_config(old)
+    assert (restored.sample_rate, restored.clip_seconds) == (16000, 4000 / 16000)
 
 
 def _load_in_fresh_process(path, first_import, tmp_path):

@@ -31,6 +31,29 @@ def test_moving_statistics_are_the_mean_of_batch_statistics():
     assert bn.momentum == 0.99  # restored
 
 
+def test_sub_spectral_normalization_is_re_estimated_too():
+    # BC-ResNet normalises with SubSpectralNormalization (its own moving statistics, Keras' momentum convention).
+    from tfaudio.layers.sub_spectral_normalization import SubSpectralNormalization
+
+    inputs = keras.Input((4, 10, 3))
+    ssn = SubSpectralNormalization(num_groups=5, momentum=0.9, name="ssn")
+    model = keras.Model(inputs, ssn(inputs))
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(3.0, 2.0, (8, 4, 10, 3)).astype("float32") for _ in range(3)]
+    assert reestimate_batch_norm(model, batches) == 1
+    # Moving statistics are the mean over the 3 batches of what one training call would average in.
+    means, variances = [], []
+    for x in batches:
+        probe = SubSpectralNormalization(num_groups=5, momentum=0.0)
+        probe(x, training=True)  # momentum 0: the moving statistics become this batch's
+        means.append(np.asarray(probe.moving_mean))
+        variances.append(np.asarray(probe.moving_variance))
+    # 1e-5: float32 running means of 3 batches.
+    np.testing.assert_allclose(np.asarray(ssn.moving_mean), np.mean(means, 0), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ssn.moving_variance), np.mean(variances, 0), atol=1e-5)
+    assert ssn.momentum == 0.9  # restored
+
+
 def test_nested_layers_are_found_and_a_model_without_batch_norm_is_left_alone():
     inner = bn_model()
     inputs = keras.Input((6,))

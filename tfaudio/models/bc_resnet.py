@@ -6,7 +6,7 @@ from tfaudio.backend import keras, register_serializable
 from tfaudio.layers.sub_spectral_normalization import SubSpectralNormalization
 from tfaudio.models import kws_frontend
 from tfaudio.models.registry import register
-from tfaudio.models.task import Task
+from tfaudio.models.task import Task, stores_arguments
 from tfaudio.clip import clip_samples
 
 # Blocks per stage and the stages whose first block halves the frequency axis.
@@ -89,6 +89,7 @@ class BCResNet(Task):
     TensorShape([2, 12])
     """
 
+    @stores_arguments
     def __init__(
         self,
         num_classes,
@@ -195,34 +196,11 @@ class BCResNet(Task):
         kwargs.setdefault("name", f"bc_resnet_{width:g}")
         super().__init__(inputs=waveform, outputs=logits, **kwargs)
 
-        # === Config ===
-        self.num_classes = num_classes
+        # === Config === (the other arguments: `stores_arguments`)
         self.sample_rate = sample_rate
         self.clip_seconds = clip_seconds
-        self.width = width
-        self.num_mel_bins = num_mel_bins
-        self.frame_length_seconds = frame_length_seconds
-        self.frame_step_seconds = frame_step_seconds
-        self.sub_spectral_groups = sub_spectral_groups
-        self.dropout = dropout
-        self.input_norm = input_norm
-        self.time_padding = time_padding
 
     backbone_in_config = False  # one graph from waveform to logits
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "num_classes": self.num_classes,
-            "width": self.width,
-            "num_mel_bins": self.num_mel_bins,
-            "frame_length_seconds": self.frame_length_seconds,
-            "frame_step_seconds": self.frame_step_seconds,
-            "sub_spectral_groups": self.sub_spectral_groups,
-            "dropout": self.dropout,
-            "input_norm": self.input_norm,
-            "time_padding": self.time_padding,
-        }
 
 
 @register("bc_resnet")

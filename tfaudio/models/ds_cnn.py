@@ -3,7 +3,7 @@
 from tfaudio.backend import keras, register_serializable
 from tfaudio.models import kws_frontend
 from tfaudio.models.registry import register
-from tfaudio.models.task import Task
+from tfaudio.models.task import Task, stores_arguments
 from tfaudio.clip import clip_samples
 
 # The ARM reference configurations (ARM-software/ML-KWS-for-MCU, README "DS_CNN" rows,
@@ -82,6 +82,7 @@ class DSCNN(Task):
     TensorShape([2, 12])
     """
 
+    @stores_arguments
     def __init__(
         self,
         num_classes,
@@ -130,32 +131,11 @@ class DSCNN(Task):
         kwargs.setdefault("name", f"ds_cnn_{size}")
         super().__init__(inputs=waveform, outputs=logits, **kwargs)
 
-        # === Config ===
-        self.num_classes = num_classes
+        # === Config === (the other arguments: `stores_arguments`)
         self.sample_rate = sample_rate
         self.clip_seconds = clip_seconds
-        self.size = size
-        self.num_mel_bins = num_mel_bins
-        self.frame_length_seconds = frame_length_seconds
-        self.frame_step_seconds = frame_step_seconds
-        self.dropout = dropout
-        self.input_norm = input_norm
-        self.time_padding = time_padding
 
     backbone_in_config = False  # one graph from waveform to logits
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "num_classes": self.num_classes,
-            "size": self.size,
-            "num_mel_bins": self.num_mel_bins,
-            "frame_length_seconds": self.frame_length_seconds,
-            "frame_step_seconds": self.frame_step_seconds,
-            "dropout": self.dropout,
-            "input_norm": self.input_norm,
-            "time_padding": self.time_padding,
-        }
 
 
 @register("ds_cnn")

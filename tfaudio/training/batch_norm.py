@@ -3,14 +3,18 @@
 import numpy as np
 
 from tfaudio.backend import keras
+from tfaudio.layers.sub_spectral_normalization import SubSpectralNormalization
+
+# Layers with moving statistics updated as `moving * momentum + batch * (1 - momentum)`.
+_NORMALIZATIONS = (keras.layers.BatchNormalization, SubSpectralNormalization)
 
 
 def batch_norm_layers(model):
-    """Every `BatchNormalization` in `model`, nested sub-models included."""
+    """Every `BatchNormalization` (and BC-ResNet's `SubSpectralNormalization`) in `model`, nested sub-models included."""
     return [
         layer
         for layer in model._flatten_layers(include_self=False, recursive=True)
-        if isinstance(layer, keras.layers.BatchNormalization)
+        if isinstance(layer, _NORMALIZATIONS)
     ]
 
 

@@ -3,6 +3,8 @@
 import tensorflow as tf
 
 from tfaudio.backend import keras, register_serializable
+from tfaudio.models.task import Task, stores_arguments
+from tfaudio.models.wav2vec2.classifier import backbone_clip_seconds
 from tfaudio.models.wav2vec2.quantizer import GumbelVectorQuantizer
 
 
@@ -70,11 +72,11 @@ class GumbelTemperatureDecay(keras.callbacks.Callback):
 
 
 @register_serializable
-class Wav2Vec2PreTrainer(keras.Model):
+class Wav2Vec2PreTrainer(Task):
     """wav2vec 2.0 pretraining model, like transformers' `Wav2Vec2ForPreTraining`, trainable with `fit`.
 
-    A subclassed model (its own `call`), so not a `Task`: Keras rewrites the bases of a class whose
-    instances are functional (`inject_functional_model_class`), which `Task` subclasses are.
+    A subclassed `Task` (its own `call`: masks and distractors are drawn per batch), so its
+    config, backbone (de)serialization and `sample_rate` / `clip_seconds` are `Task`'s.
 
     Masks spans of the projected features, encodes them with the transformer, and learns
     to pick each masked frame's quantized latent among `num_negatives` distractors from
@@ -93,6 +95,9 @@ class Wav2Vec2PreTrainer(keras.Model):
         feature_quantizer_dropout: float. Dropout on the features before quantization.
             Defaults to 0.0.
         gumbel_temperature: float. Initial Gumbel-softmax temperature. Defaults to 2.0.
+        sample_rate: int. Sample rate of the audio, in Hz. Defaults to 16000.
+        clip_seconds: float or None. As `Wav2Vec2Classifier`'s: None derives it
+            from the backbone's `num_samples`. Defaults to None.
 
     Call arguments:
         inputs: waveform `[batch, samples]`, or a dict with `"waveform"` and optionally
@@ -111,6 +116,7 @@ class Wav2Vec2PreTrainer(keras.Model):
     >>> pretrainer.fit(unlabeled_waveforms_dataset, epochs=1)
     """
 
+    @stores_arguments
     def __init__(
         self,
         backbone,
@@ -123,21 +129,17 @@ class Wav2Vec2PreTrainer(keras.Model):
         diversity_loss_weight=0.1,
         feature_quantizer_dropout=0.0,
         gumbel_temperature=2.0,
+        sample_rate=16000,
+        clip_seconds=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if num_negatives < 1:
             raise ValueError(f"`num_negatives` must be positive. Received: num_negatives={num_negatives!r}")
+        # The other arguments are stored by `stores_arguments` once this returns.
+        self.sample_rate = sample_rate
+        self.clip_seconds = backbone_clip_seconds(backbone, sample_rate, clip_seconds)
         self.backbone = backbone
-        self.num_codevector_groups = num_codevector_groups
-        self.num_codevectors_per_group = num_codevectors_per_group
-        self.codevector_dim = codevector_dim
-        self.proj_codevector_dim = proj_codevector_dim
-        self.num_negatives = num_negatives
-        self.contrastive_logits_temperature = contrastive_logits_temperature
-        self.diversity_loss_weight = diversity_loss_weight
-        self.feature_quantizer_dropout = feature_quantizer_dropout
-        self.gumbel_temperature = gumbel_temperature
 
         self.dropout_features = keras.layers.Dropout(feature_quantizer_dropout, name="dropout_features")
         self.quantizer = GumbelVectorQuantizer(
@@ -216,25 +218,3 @@ class Wav2Vec2PreTrainer(keras.Model):
         self.diversity_loss_tracker.update_state(y_pred["diversity_loss"])
         self.perplexity_tracker.update_state(y_pred["codevector_perplexity"])
         return y_pred["loss"]
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": keras.layers.serialize(self.backbone),
-            "num_codevector_groups": self.num_codevector_groups,
-            "num_codevectors_per_group": self.num_codevectors_per_group,
-            "codevector_dim": self.codevector_dim,
-            "proj_codevector_dim": self.proj_codevector_dim,
-            "num_negatives": self.num_negatives,
-            "contrastive_logits_temperature": self.contrastive_logits_temperature,
-            "diversity_loss_weight": self.diversity_loss_weight,
-            "feature_quantizer_dropout": self.feature_quantizer_dropout,
-            "gumbel_temperature": self.gumbel_temperature,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)
