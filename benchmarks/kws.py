@@ -113,7 +113,7 @@ def recipe_variants():
     }
 
 
-def run_tfaudio(name, fold, root, epochs, recipe, extra, workdir, export=True):
+def run_tfaudio(name, fold, root, epochs, recipe, extra, workdir, export=True, folder=None):
     from tfaudio.export import TFLiteModel, to_tflite
     from tfaudio.bench import tflite_latency
     from tfaudio.data import from_spec
@@ -125,7 +125,7 @@ def run_tfaudio(name, fold, root, epochs, recipe, extra, workdir, export=True):
     kwargs = dict(recipe_fields(recipe))
     kwargs.update(fields)
     kwargs.update(extra)
-    out = os.path.join(workdir, f"{name}_fold{fold}")
+    out = os.path.join(workdir, folder or f"{name}_fold{fold}")
     config = TrainConfig(
         model=model_name, data=spec, out=out, epochs=epochs or default_epochs, sample_rate=SAMPLE_RATE,
         overrides=dict(overrides), seed=fold, verbose=2, **kwargs,
@@ -334,6 +334,8 @@ def main(argv=None):
                         help="Models run on the first fold only, after everything else.")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     parser.add_argument("--tag", default=None, help="Suffix of the output files (kws_TAG.json).")
+    parser.add_argument("--workdir", default=None,
+                        help="Keep every run folder (MODEL_foldK/) here; defaults to a temporary folder removed at the end.")
     parser.add_argument("--import-records", action="append", default=[], metavar="JSON",
                         help="Add the records of another kws*.json (repeatable); with no jobs left, just rewrites the outputs.")
     parser.add_argument("--fresh", action="store_true", help="Start over instead of keeping the records already in the JSON.")
@@ -378,7 +380,8 @@ def main(argv=None):
                  for fold in (int(f) for f in args.ablation_folds.split(",")) for name in names]
     jobs += [j for j in main_jobs if j[1] != folds[0]]
     jobs += [(m, folds[0], args.recipe, {}, True) for m in args.extra_models.split(",") if m]
-    with tempfile.TemporaryDirectory() as workdir:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = args.workdir or tmp
         for model, fold, recipe, extra, export in jobs:
             if (model, fold, recipe) in done:
                 continue
@@ -389,7 +392,8 @@ def main(argv=None):
                 extra = dict(extra)
                 epochs = extra.pop("epochs", args.epochs)
                 base = args.recipe if export else "kws"  # ablation variants are changes to the KWS recipe
-                record = run_tfaudio(model, fold, args.data, epochs, base, extra, workdir, export=export)
+                folder = f"{model}_fold{fold}" + ("" if export else "_" + recipe.replace(":", "_"))
+                record = run_tfaudio(model, fold, args.data, epochs, base, extra, workdir, export=export, folder=folder)
                 record["recipe"] = recipe
             print(json.dumps(record), flush=True)
             records.append(record)

@@ -55,7 +55,9 @@ def write_markdown(record, path):
         "",
         f"`tfaudio run` defaults: {record['model']} {record['overrides']}, recipe `{record['recipe']}`, "
         f"{record['epochs']} epochs, data `{record['data']}` (split `auto`: speaker-disjoint train / validation / test).",
-        f"Machine: {record['machine']}; {record['date']}; training {record['train_seconds']} s.",
+        f"Machine: {record['machine']}; {record['date']}; training {record['train_seconds']} s"
+        + (f", whole job {record['wall_seconds']} s wall." if record.get("wall_seconds") else "."),
+        *([record["note"]] if record.get("note") else []),
         "",
         "| model | test accuracy | size (KiB) | p50 1 thread (ms) | p50 2 threads (ms) |",
         "|---|---:|---:|---:|---:|",
@@ -81,8 +83,10 @@ def main():
     p.add_argument("--epochs", type=int, default=None, help="Epochs of `tfaudio run` (its default otherwise).")
     p.add_argument("--out", default=os.path.join(HERE, "results", "kws_main_job"), help="Output stem.")
     p.add_argument("--from-run", default=None, help="Summarise an existing `tfaudio run` folder instead of running.")
+    p.add_argument("--wall-seconds", type=float, default=None, help="With --from-run: the run's measured wall time.")
+    p.add_argument("--note", default=None, help="A line on the conditions of the run (load, CPU time), kept in the table.")
     args = p.parse_args()
-    run_dir, wall = args.from_run, None
+    run_dir, wall = args.from_run, args.wall_seconds
     if run_dir is None:
         from tfaudio.cli.main import main as tfaudio
 
@@ -93,6 +97,7 @@ def main():
             return 1
         wall = round(time.time() - start, 1)
     record = summarise(run_dir, wall)
+    record["note"] = args.note
     common.write_json(args.out + ".json", record)
     write_markdown(record, args.out + ".md")
     print(open(args.out + ".md", encoding="utf-8").read())

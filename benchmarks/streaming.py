@@ -208,7 +208,8 @@ def benchmark_run(run, train, labels, by_label, noise, rng, args, settings):
     model = load(str(model_file))
     run_labels = json.load(open(run / "labels.json"))
     name = f"{model.name} ({run.name})"
-    stream = StreamingModel(model, frames_per_hop=2)
+    frontend = next(layer for layer in model.layers if hasattr(layer, "frame_step") and hasattr(layer, "fft_length"))
+    stream = StreamingModel(model, frames_per_hop=max(1, round(0.02 * SAMPLE_RATE / frontend.frame_step)))  # 20 ms hops
     hop, window, lookahead = stream.hop_samples, stream.window_samples, stream.lookahead_samples
 
     # Calibration: 60 training clips back to back (speakers of the training split only).
@@ -237,13 +238,15 @@ def benchmark_run(run, train, labels, by_label, noise, rng, args, settings):
     results, curves = [], {}
     for precision in ("float", "int8"):
         quantize = None if precision == "float" else "int8"
-        stream_path = to_streaming_tflite(
-            stream, os.path.join(folder, f"stream_{precision}.tflite"), quantize=quantize,
-            representative_audio=[calibration_audio], max_calibration_hops=400, labels=run_labels,
-        )  # fmt: skip
         window_path = to_tflite(
             model, os.path.join(folder, f"window_{precision}.tflite"), quantize=quantize,
             representative_data=np.stack(calibration_clips),
+        )  # fmt: skip
+        # int8: the streaming file takes the non-streaming int8 file's quantisation parameters.
+        stream_path = to_streaming_tflite(
+            stream, os.path.join(folder, f"stream_{precision}.tflite"), quantize=quantize,
+            representative_audio=[calibration_audio], max_calibration_hops=400, labels=run_labels,
+            like=window_path if quantize else None,
         )  # fmt: skip
         detector = Detector(stream_path, threshold=args.threshold, **settings)
         warmup = window / SAMPLE_RATE
@@ -257,7 +260,9 @@ def benchmark_run(run, train, labels, by_label, noise, rng, args, settings):
         aligned = [int(round((clip_end - lookahead) / hop)) - 1 for (_, _, _, clip_end) in keyword_events]
         stream_top = [run_labels[int(np.argmax(probs[k]))] for k in aligned]
         window_model = TFLiteModel(window_path)
-        window_logits = window_model.predict(np.stack(keyword_clips), batch_size=1)
+        # The same samples the stream saw at that hop (the clip with the recording's noise mixed in).
+        aligned_windows = np.stack([keyword_audio[clip_end - window : clip_end] for (_, _, _, clip_end) in keyword_events])
+        window_logits = window_model.predict(aligned_windows, batch_size=1)
         window_top = [run_labels[int(i)] for i in np.argmax(window_logits, axis=1)]
         truth = np.array(keyword_labels)
 

@@ -116,10 +116,32 @@ def test_main_job_defaults_to_keyword_spotting_on_speech_commands(monkeypatch, t
     assert (config.model, config.data, config.sample_rate) == ("bc_resnet", f"speech_commands:{root}", 16000)
     assert config.overrides == {"width": 2, "frame_step_seconds": 0.02}
     assert config.spec_augment and config.background_noise == "auto" and config.schedule == "cosine"
-    assert config.epochs == 15
+    assert config.epochs == 40
     # Overrides given by the user replace the main job's.
     args = build_parser().parse_args(["run", "--train-arg=--override", "--train-arg=width=1"])
     assert "width=2" not in " ".join(run_cli._train_arguments(args, "speech_commands:x"))
+
+
+def test_main_job_on_fsdd_trains_at_8_khz_with_the_digits_recipe():
+    """`tfaudio run --data fsdd:PATH`: FSDD's own rate and the augmentation that carries to other speakers."""
+    from tfaudio.cli import run as run_cli
+    from tfaudio.cli.train import config_from_args
+
+    def config(*argv):
+        args = build_parser().parse_args(["run", "--data", "fsdd:fsdd", *argv])
+        return config_from_args(build_parser().parse_args(["train", *run_cli._train_arguments(args, args.data)]))
+
+    c = config()
+    assert c.sample_rate == 8000 and c.speed_perturbation == 0.15 and c.noise
+    assert (c.min_snr_db, c.max_snr_db, c.gain_db) == (5.0, 40.0, 6.0)
+    assert c.spec_augment and c.overrides == {"width": 2, "frame_step_seconds": 0.02}  # the main job's model, recipe
+    # The user's --sample-rate and --train-arg values win.
+    c = config("--sample-rate", "16000", "--train-arg=--speed-perturbation=0.05")
+    assert c.sample_rate == 16000 and c.speed_perturbation == 0.05
+    # Other data keeps 16 kHz and no extra augmentation.
+    args = build_parser().parse_args(["run", "--data", "folder:words"])
+    c = config_from_args(build_parser().parse_args(["train", *run_cli._train_arguments(args, args.data)]))
+    assert c.sample_rate == 16000 and not c.speed_perturbation and not c.noise and not c.gain_db
 
 
 def test_every_command_has_help(capsys):

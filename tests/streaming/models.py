@@ -19,9 +19,9 @@ def frontend(frame_step=320):
     )
 
 
-def ds_cnn_like(num_classes=12, frame_step=320, seed=0):
-    """Log-mel -> BN -> Conv2D (time stride 2) -> 2 depthwise-separable blocks (one dilated, one residual
-    with a time crop) -> average pooling in time -> global average pooling -> Dense."""
+def ds_cnn_like(num_classes=12, frame_step=320, seed=0, dilation=2):
+    """Log-mel -> BN -> Conv2D (time stride 2) -> 2 depthwise-separable blocks (the first dilated `dilation`
+    in time, one residual with a time crop) -> average pooling in time -> global average pooling -> Dense."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((SAMPLE_RATE,), name="waveform")
     x = frontend(frame_step)(inputs)
@@ -33,11 +33,11 @@ def ds_cnn_like(num_classes=12, frame_step=320, seed=0):
     x = keras.layers.BatchNormalization(name="bn1")(x)
     x = keras.layers.ReLU(name="relu1")(x)
     x = keras.layers.ZeroPadding2D(((0, 0), (1, 1)), name="pad1")(x)
-    x = keras.layers.DepthwiseConv2D((3, 3), dilation_rate=(2, 1), name="dw1")(x)
+    x = keras.layers.DepthwiseConv2D((3, 3), dilation_rate=(dilation, 1), name="dw1")(x)
     x = keras.layers.BatchNormalization(name="bn2")(x)
     x = keras.layers.Activation("relu", name="relu2")(x)
     x = keras.layers.Conv2D(16, 1, name="pw1")(x)
-    skip = keras.layers.Cropping2D(((2, 0), (0, 0)), name="crop")(x)
+    skip = keras.layers.Cropping2D(((2, 0), (0, 0)), name="crop")(x)  # dw2 consumes 2 frames
     y = keras.layers.ZeroPadding2D(((0, 0), (1, 1)), name="pad2")(x)
     y = keras.layers.DepthwiseConv2D((3, 3), name="dw2")(y)
     y = keras.layers.BatchNormalization(name="bn3")(y)

@@ -33,6 +33,16 @@ def trained(word_clips):
 
 
 @pytest.fixture(scope="module")
+def trained_undilated(word_clips):
+    """The same without dilation, for the int8 files: TFLite lowers a dilated depthwise conv of a whole window
+    to SPACE_TO_BATCH_ND + DEPTHWISE_CONV_2D + BATCH_TO_SPACE_ND with its batch norm as a separate MUL and ADD
+    (two more int8 roundings), while the streaming step runs it as one fused DEPTHWISE_CONV_2D; the two int8
+    files would then round differently by construction. BC-ResNet's dilated blocks have that difference."""
+    model = ds_cnn_like(dilation=1)
+    return fit_readout(model, word_clips, np.repeat(np.arange(10), 2))
+
+
+@pytest.fixture(scope="module")
 def long_audio(word_clips):
     return np.concatenate(list(word_clips))  # 20 s, 20 words
 
@@ -44,7 +54,17 @@ def calibration(word_clips):
 
 
 @pytest.fixture(scope="module")
-def files(trained, calibration, tmp_path_factory):
+def window_int8(trained_undilated, calibration, tmp_path_factory):
+    """The non-streaming full-int8 file, calibrated on the sliding windows of the calibration audio."""
+    from tfaudio.export import to_tflite
+
+    _, windows = sliding_windows(StreamingModel(trained_undilated), calibration)
+    return to_tflite(trained_undilated, str(tmp_path_factory.mktemp("window") / "window_int8.tflite"), quantize="int8",
+                     representative_data=windows[::2])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def files(trained, trained_undilated, calibration, window_int8, tmp_path_factory):
     folder = tmp_path_factory.mktemp("stream")
     stream = StreamingModel(trained)
     out = {}
@@ -52,8 +72,8 @@ def files(trained, calibration, tmp_path_factory):
         for quantize in (None, "int8"):
             path = str(folder / f"{state}_{quantize}.tflite")
             out[state, quantize] = to_streaming_tflite(
-                stream, path, state=state, quantize=quantize, representative_audio=[calibration],
-                labels=[f"c{i}" for i in range(12)],
+                StreamingModel(trained_undilated) if quantize else stream, path, state=state, quantize=quantize, representative_audio=[calibration],
+                labels=[f"c{i}" for i in range(12)], like=window_int8 if quantize else None,
             )  # fmt: skip
     return stream, out
 
@@ -96,29 +116,31 @@ def test_metadata_and_reset(files, long_audio):
 
 
 @pytest.mark.slow
-def test_int8_streaming_agrees_with_int8_non_streaming(trained, files, calibration, long_audio, tmp_path):
-    from tfaudio.export import TFLiteModel, to_tflite
+def test_int8_streaming_agrees_with_int8_non_streaming(trained_undilated, files, window_int8, long_audio):
+    from tfaudio.export import TFLiteModel
 
-    stream, paths = files
-    _, calibration_windows = sliding_windows(stream, calibration)
-    reference = TFLiteModel(to_tflite(trained, str(tmp_path / "window_int8.tflite"), quantize="int8",
-                                      representative_data=calibration_windows[::2]))  # fmt: skip
-    hops, windows = sliding_windows(stream, long_audio)
+    _, paths = files
+    reference = TFLiteModel(window_int8)
+    hops, windows = sliding_windows(StreamingModel(trained_undilated), long_audio)
     assert len(hops) > 900
-    window_float = trained.predict(windows, verbose=0)
-    window_int8 = reference.predict(windows)
-    quantization_error = np.abs(window_int8 - window_float).mean()
+    window_float = trained_undilated.predict(windows, verbose=0)
+    window_logits = reference.predict(windows)
+    quantization_error = np.abs(window_logits - window_float).mean()
     for state in ("external", "internal"):
         _, logits = _run(paths[state, "int8"], long_audio)
         logits = logits[hops]
-        # Streaming adds little to what int8 itself costs: measured 0.031-0.038 mean |logit| difference
-        # to the int8 window model, against 0.26 between int8 and float windows.
-        assert np.abs(logits - window_int8).mean() < 0.25 * quantization_error, state
-        # Top-1 agreement, window by window: measured 0.958 (external) and 0.963 (internal) on this
-        # random-feature model, whose logit margins (0.37 on average) are below its int8 noise (its
-        # own int8-vs-float top-1 agreement is 0.75); the benchmark measures trained models.
-        agreement = np.mean(logits.argmax(axis=1) == window_int8.argmax(axis=1))
-        assert agreement >= 0.94, (state, agreement)
+        agreement = np.mean(logits.argmax(axis=1) == window_logits.argmax(axis=1))
+        difference = np.abs(logits - window_logits).mean()
+        if state == "external":
+            # The streaming file takes the window file's quantisation parameters tensor by tensor (`like`), so
+            # both round the same values the same way: measured bit-identical logits (difference 0.0, top-1
+            # agreement 1.0) on this random-feature model, whose small logit margins (0.37 on average) flip
+            # on any rounding difference (its own int8-vs-float top-1 agreement is 0.75).
+            assert difference < 1e-6 and agreement >= 0.995, (state, difference, agreement)
+        else:
+            # Internal state: measured 0.015 mean |logit| difference (0.24 between int8 and float windows)
+            # and 0.979 agreement; the resource-variable graph does not yet take every parameter.
+            assert difference < 0.1 * quantization_error and agreement >= 0.97, (state, difference, agreement)
 
 
 def test_bad_arguments(files, tmp_path):

@@ -184,3 +184,17 @@ def test_noise_dir_reaches_the_noise_layer(tmp_path):
     noise = layers[0]
     assert noise.noise_dir == str(tmp_path / "noise") and noise._noise_bank.shape == (4000,)
     assert (noise.min_snr_db, noise.max_snr_db, noise.probability) == (12.0, 18.0, 0.5)
+
+
+def test_extra_callbacks_see_every_epoch_after_the_checkpoints(tmp_path):
+    seen = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            # tfaudio's own callbacks ran first: this epoch's checkpoint and log row exist.
+            last = tmp_path / "run" / "checkpoints" / "last.keras"
+            rows = [json.loads(line) for line in (tmp_path / "run" / "events.jsonl").read_text().splitlines()]
+            seen.append((epoch, last.is_file(), rows[-1]["epoch"], "val_loss" in (logs or {})))
+
+    train(_config(tmp_path, epochs=3), data=datasets, model=lambda n: tiny_logmel_model(n), callbacks=[Probe()])
+    assert seen == [(0, True, 0, True), (1, True, 1, True), (2, True, 2, True)]

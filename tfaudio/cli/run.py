@@ -18,6 +18,18 @@ HELP = "Train -> evaluate -> export float and int8 TFLite -> benchmark latency, 
 MAIN_MODEL = "bc_resnet"
 MAIN_OVERRIDES = {"width": 2, "frame_step_seconds": 0.02}
 
+# What the job changes for a data source (`--sample-rate` and `tfaudio train` arguments placed before the
+# --train-arg ones, which win). FSDD is 8 kHz audio from 6 speakers: trained at its own rate with speed
+# perturbation, white noise and gain, the model recognised 77.7 % of other people's digits (157 clips of
+# Speech Commands' _unknown_), against 43 % at 16 kHz without them (README, "Other people's digits").
+DATA_DEFAULTS = {
+    "fsdd": {
+        "sample_rate": 8000,
+        "train_args": ["--speed-perturbation", "0.15", "--noise", "--snr-db", "5", "40", "--gain-db", "6"],
+    },
+}
+DEFAULT_SAMPLE_RATE = 16000
+
 
 def add_arguments(parser):
     parser.add_argument("--model", default=MAIN_MODEL,
@@ -30,9 +42,11 @@ def add_arguments(parser):
         "speech_commands: the 12-class folder ../shared/data/speech_commands ($TFAUDIO_SPEECH_COMMANDS), else "
         "the cached copy, else the official test set downloaded into the cache (~112 MB).",
     )
-    parser.add_argument("--epochs", type=int, default=15, help="Training epochs. Defaults to 15.")
+    parser.add_argument("--epochs", type=int, default=40, help="Training epochs. Defaults to 40.")
     parser.add_argument("--recipe", default="kws", help="Training recipe (tfaudio train --recipe). Defaults to kws.")
-    parser.add_argument("--sample-rate", type=int, default=16000)
+    parser.add_argument("--sample-rate", type=int, default=None,
+                        help=f"Sample rate of training, in Hz. Defaults to the data's: 8000 for fsdd:, else "
+                        f"{DEFAULT_SAMPLE_RATE}.")
     parser.add_argument("--clip-seconds", type=float, default=1.0)
     parser.add_argument("--out", default="runs/main", help="Folder for the run, exports and summary.")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="Thread counts for latency.")
@@ -46,14 +60,23 @@ def default_data():
     return f"speech_commands:{default_speech_commands_root()}"
 
 
+def data_defaults(data):
+    """`DATA_DEFAULTS` of the data spec's source (`{}` for the others)."""
+    from tfaudio.data.spec import parse_spec
+
+    return DATA_DEFAULTS.get(parse_spec(data)[0], {})
+
+
 def _train_arguments(args, data):
+    defaults = data_defaults(data)
+    sample_rate = args.sample_rate or defaults.get("sample_rate", DEFAULT_SAMPLE_RATE)
     argv = ["--model", args.model, "--data", data, "--epochs", str(args.epochs), "--recipe", args.recipe,
-            "--sample-rate", str(args.sample_rate), "--clip-seconds", str(args.clip_seconds), "--out", args.out,
+            "--sample-rate", str(sample_rate), "--clip-seconds", str(args.clip_seconds), "--out", args.out,
             "--quiet"]
     if args.model == MAIN_MODEL and not any(a.startswith("--override") for a in args.train_arg):
         for key, value in MAIN_OVERRIDES.items():
             argv += ["--override", f"{key}={json.dumps(value)}"]
-    return argv + list(args.train_arg)
+    return argv + list(defaults.get("train_args", [])) + list(args.train_arg)
 
 
 def run(args):

@@ -161,3 +161,95 @@ def quantize(calibrated, converter, int8_io=False, denylisted_nodes=None, variab
     except Exception:  # noqa: BLE001 - an optimisation only, as in the converter
         pass
     return quantized
+
+
+# Ops whose int8 output has its input's scale (pure data movement).
+_SAME_SCALE_OPS = {"RESHAPE", "PAD", "PADV2", "STRIDED_SLICE", "SLICE", "SQUEEZE", "EXPAND_DIMS", "READ_VARIABLE"}
+
+
+def int8_ranges(quantized):
+    """Tensor name -> (min, max) of every per-tensor int8 activation of a quantised model (from scale and zero point)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=bytes(quantized))
+    details = interpreter.get_tensor_details()
+    float_names = {t["name"] for t in details if t["dtype"] == np.float32}
+    out = {}
+    for t in details:
+        q = t["quantization_parameters"]
+        if t["dtype"] == np.int8 and q["scales"].size == 1 and len(t["shape"]) > 0:
+            scale, zero = float(q["scales"][0]), int(q["zero_points"][0])
+            out[t["name"]] = ((-128 - zero) * scale, (127 - zero) * scale)
+            # The quantiser renames a tensor "NAME1" when a float "NAME" (a dequantised output) keeps the name.
+            if t["name"].endswith("1") and t["name"][:-1] in float_names:
+                out.setdefault(t["name"][:-1], out[t["name"]])
+    return out
+
+
+def ranges_like(calibrated, reference, scope=None):
+    """Ranges for `calibrated`'s tensors taken from a quantised `reference` model of the same layers.
+
+    A tensor of `calibrated` takes the reference tensor's range when their names agree (after
+    removing the Keras model scope `scope` from each `;`-separated part of the reference
+    names); the range then flows through data-movement ops (reshape, pad, slices) and
+    concatenations, forwards and back to tensors without a counterpart, so buffers that are
+    concatenated with those tensors (a streaming model's states, its audio input) get the same
+    scale. Used to give a streaming model the quantisation parameters of
+    its non-streaming int8 file, so both round the same values the same way.
+
+    Returns:
+        (subgraph, tensor) -> (min, max) for the tensors that got a reference range.
+    """
+    import re
+
+    from ai_edge_litert import schema_py_generated as schema
+
+    strip = re.compile(rf"(^|;){re.escape(scope)}(_\d+)?/") if scope else None
+    reference_ranges = {}
+    for name, r in int8_ranges(reference).items():
+        reference_ranges[strip.sub(r"\1", name) if strip else name] = r
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    root = schema.Model.GetRootAs(calibrated, 0)
+    ranges = {}
+    for s in range(root.SubgraphsLength()):
+        graph = root.Subgraphs(s)
+        has_stats = set()
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            q = tensor.Quantization()
+            if q is not None and q.MinLength() == 1:
+                has_stats.add(t)
+                r = reference_ranges.get(tensor.Name().decode())
+                if r is not None:
+                    ranges[(s, t)] = r
+        ops = []
+        for i in range(graph.OperatorsLength()):
+            op = graph.Operators(i)
+            code = root.OperatorCodes(op.OpcodeIndex())
+            kind = names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()))
+            ops.append((kind, [op.Inputs(j) for j in range(op.InputsLength()) if op.Inputs(j) >= 0],
+                        [op.Outputs(j) for j in range(op.OutputsLength())]))
+        changed = True
+        while changed:  # ranges only grow (unions) or are copied, so this ends
+            changed = False
+            for kind, inputs, outputs in ops:
+                if kind in _SAME_SCALE_OPS and (s, inputs[0]) in ranges:
+                    updates = {o: ranges[(s, inputs[0])] for o in outputs}
+                elif kind in _SAME_SCALE_OPS and (s, outputs[0]) in ranges:
+                    updates = {inputs[0]: ranges[(s, outputs[0])]}  # backwards, to an input without a counterpart
+                elif kind == "CONCATENATION":
+                    known = [ranges[(s, i)] for i in inputs if (s, i) in ranges]
+                    if not known and (s, outputs[0]) in ranges:
+                        known = [ranges[(s, outputs[0])]]
+                    if not known:
+                        continue
+                    union = (min(r[0] for r in known), max(r[1] for r in known))
+                    updates = {x: union for x in outputs}
+                    updates.update({i: union for i in inputs if (s, i) not in ranges})
+                else:
+                    continue
+                for x, r in updates.items():
+                    if x in has_stats and ranges.get((s, x)) != r:
+                        ranges[(s, x)] = r
+                        changed = True
+    return ranges

@@ -2,9 +2,11 @@
 
 import math
 
-from tfaudio.backend import keras
+from tfaudio.backend import keras, register_serializable
 from tfaudio.layers.log_mel_spectrogram import LogMelSpectrogram
 from tfaudio.layers.peak_normalization import PeakNormalization
+from tfaudio.ops import polyphase
+from tfaudio.ops.stft import builtin_ops_only_enabled
 
 INPUT_NORMS = ("peak", None)
 # "same": zero padding on both sides of time (and frequency), the papers' models.
@@ -75,6 +77,45 @@ def _same_pads(size, kernel, stride, dilation):
     return total // 2, total - total // 2
 
 
+# The class keeps Keras' name: `.keras` files key a functional model's weights by layer class
+# name and order ("layers/conv2d_1/vars/0"), so files saved with keras.layers.Conv2D still load.
+@register_serializable
+class Conv2D(keras.layers.Conv2D):
+    """`keras.layers.Conv2D` whose exported graph gives a conv with few input channels more of them.
+
+    In training and Keras inference it is `keras.layers.Conv2D`. Traced for TFLite (inside
+    `tfaudio.ops.stft.builtin_ops_only()`, as `tfaudio.export.to_tflite` does), a convolution
+    with fewer than `polyphase.MIN_CHANNELS_2D` input channels and no dilation (DS-CNN's and
+    BC-ResNet's first conv on the one-channel log-mel image) becomes
+    `polyphase.polyphase_conv2d`: the same products with stride blocks and kernel rows of the
+    image as channels, which XNNPACK's x86 int8 kernels run several times faster than a
+    one-channel conv (they pack input channels by 8). Its output is the conv's own, so the
+    batch norm after it still folds into the CONV_2D. Same weights and arguments as
+    `keras.layers.Conv2D`.
+    """
+
+    def _polyphase(self, inputs):
+        return (
+            builtin_ops_only_enabled()
+            and self.data_format == "channels_last"
+            and int(inputs.shape[-1]) < polyphase.MIN_CHANNELS_2D
+            and tuple(self.dilation_rate) == (1, 1)
+            and self.groups == 1
+            and inputs.shape[1] is not None
+            and inputs.shape[2] is not None
+        )
+
+    def convolution_op(self, inputs, kernel):
+        if not self._polyphase(inputs):
+            return super().convolution_op(inputs, kernel)
+        size = (int(inputs.shape[1]), int(inputs.shape[2]))
+        if self.padding == "same":
+            padding = polyphase.same_padding_2d(size, self.kernel_size, self.strides)
+        else:
+            padding = ((0, 0), (0, 0))
+        return polyphase.polyphase_conv2d(inputs, kernel, self.strides, padding)
+
+
 def conv2d(x, filters, kernel_size, strides=(1, 1), dilation_rate=(1, 1), use_bias=False, time_padding="same",
            freq_padding="same", name=None):
     """A Conv2D (`filters` an int) or DepthwiseConv2D (`filters=None`) on `x` [batch, time, freq, channels].
@@ -101,4 +142,4 @@ def conv2d(x, filters, kernel_size, strides=(1, 1), dilation_rate=(1, 1), use_bi
             x = keras.layers.ZeroPadding2D((time_pads, freq_pads), name=f"{name}_pad")(x)
     if filters is None:
         return keras.layers.DepthwiseConv2D(kernel_size, **kwargs)(x)
-    return keras.layers.Conv2D(filters, kernel_size, **kwargs)(x)
+    return Conv2D(filters, kernel_size, **kwargs)(x)

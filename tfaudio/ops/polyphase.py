@@ -94,3 +94,81 @@ def polyphase_conv1d(signal, kernel, stride=1, block=None):
         return y
     # SLICE (not a strided slice) drops the outputs of the last row past the end.
     return tf.slice(y, [0, 0, 0], [-1, frames, -1])
+
+
+# XNNPACK's x86 int8 convolution kernels take input channels in groups of 8 (a one-channel conv
+# does 8x the work); float ones take them one at a time. `polyphase_conv2d` is for convs with fewer.
+MIN_CHANNELS_2D = 8
+
+
+def polyphase_kernel_2d(kernel, strides):
+    """`[1, cols, rows * sh * sw * C, O]` kernel for `polyphase_conv2d` from `kernel` `[kh, kw, C, O]` (TF ops).
+
+    `W[0, n, (m, j, i, c), o] = w[sh * m + j, sw * n + i, c, o]`, zero past the taps; a GATHER with
+    constant indices that the TFLite converter folds into the CONV_2D filter.
+    """
+    sh, sw = (int(s) for s in strides)
+    kh, kw, channels, filters = (int(d) for d in kernel.shape)
+    rows, cols = -(-kh // sh), -(-kw // sw)
+    n, m, j, i = np.meshgrid(np.arange(cols), np.arange(rows), np.arange(sh), np.arange(sw), indexing="ij")
+    a, b = sh * m + j, sw * n + i
+    index = np.where((a < kh) & (b < kw), a * kw + b, kh * kw).astype(np.int32)  # [cols, rows, sh, sw]
+    flat = tf.reshape(kernel, [kh * kw, channels, filters])
+    padded = tf.concat([flat, tf.zeros([1, channels, filters], kernel.dtype)], axis=0)
+    return tf.reshape(tf.gather(padded, index), [1, cols, rows * sh * sw * channels, filters])
+
+
+def polyphase_conv2d(x, kernel, strides=(1, 1), padding=((0, 0), (0, 0))):
+    """Zero-padded, strided 2-D cross-correlation of `x` `[batch, H, W, C]` with `kernel` `[kh, kw, C, O]`.
+
+    Equals `tf.nn.conv2d(tf.pad(x, [[0, 0], *padding, [0, 0]]), kernel, strides, "VALID")`
+    (static `H`, `W`, `C`), computed with more input channels: `x` is cut into `sh x sw` blocks
+    (space-to-depth by the strides) and `ceil(kh / sh)` consecutive block rows are stacked as
+    channels, so a stride-1 conv of `1 x ceil(kw / sw)` taps on `ceil(kh / sh) * sh * sw * C`
+    channels gives every output in place. Same products (plus zeros where `kh`, `kw` are not
+    multiples of the strides); for `C = 1` XNNPACK's int8 kernels run it several times faster.
+    Its output is the conv's own, so a following batch norm still folds into the CONV_2D.
+    In TFLite: PAD, RESHAPE, TRANSPOSE, RESHAPE, SLICEs, CONCATENATION, CONV_2D.
+
+    Args:
+        x: float tensor `[batch, H, W, C]`, static `H`, `W`, `C`.
+        kernel: float tensor `[kh, kw, C, O]`.
+        strides: (int, int). Defaults to (1, 1).
+        padding: ((top, bottom), (left, right)) zeros added first. Defaults to none.
+    """
+    sh, sw = (int(s) for s in strides)
+    if sh < 1 or sw < 1:
+        raise ValueError(f"`strides` must be >= 1. Received: strides={strides}")
+    kh, kw, channels, filters = (int(d) for d in kernel.shape)
+    (top, bottom), (left, right) = padding
+    height, width = int(x.shape[1]) + top + bottom, int(x.shape[2]) + left + right
+    out_h, out_w = (height - kh) // sh + 1, (width - kw) // sw + 1
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"The padded input {(height, width)} is smaller than the kernel {(kh, kw)}.")
+    rows, cols = -(-kh // sh), -(-kw // sw)
+    need_h, need_w = (out_h + rows - 1) * sh, (out_w + cols - 1) * sw
+    # Pad (or crop rows/cols no output reads) to whole blocks, on [batch, H, W * C]: XNNPACK pads a
+    # one-channel 4-D tensor pixel by pixel (~20x slower).
+    x = tf.reshape(x, [-1, int(x.shape[1]), int(x.shape[2]) * channels])
+    x = tf.pad(x, [[0, 0], [top, max(need_h - height, 0) + bottom],
+                   [left * channels, (max(need_w - width, 0) + right) * channels]])  # fmt: skip
+    if need_h < height or need_w < width:
+        x = x[:, :need_h, : need_w * channels]
+    gh, gw = need_h // sh, need_w // sw
+    x = tf.reshape(x, [-1, gh, sh, gw, sw * channels])
+    if sh > 1 and gw > 1:
+        x = tf.transpose(x, [0, 1, 3, 2, 4])
+    x = tf.reshape(x, [-1, gh, gw, sh * sw * channels])  # channel (j, i, c)
+    if rows > 1:  # channel (m, j, i, c): block rows u .. u + rows - 1
+        x = tf.concat([x[:, m : m + out_h] for m in range(rows)], axis=-1)
+    return tf.nn.conv2d(x, polyphase_kernel_2d(kernel, (sh, sw)), 1, "VALID")
+
+
+def same_padding_2d(size, kernel_size, strides, dilation_rate=(1, 1)):
+    """((top, bottom), (left, right)) zeros TensorFlow's "SAME" adds for a conv on `size` `(H, W)`."""
+    pads = []
+    for n, k, s, d in zip(size, kernel_size, strides, dilation_rate):
+        span = d * (k - 1) + 1
+        total = max((-(-n // s) - 1) * s + span - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return tuple(pads)

@@ -18,6 +18,7 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from tfaudio.atomic import write_bytes
+from tfaudio.export import calibration
 from tfaudio.export.tflite import _offending_ops
 from tfaudio.export.tflite_metadata import write_metadata
 from tfaudio.ops.stft import builtin_ops_only
@@ -89,6 +90,7 @@ def to_streaming_tflite(
     max_calibration_hops=1000,
     labels=None,
     int8_io=False,
+    like=None,
 ):
     """Writes a streaming `.tflite` file of a `StreamingModel`.
 
@@ -106,6 +108,13 @@ def to_streaming_tflite(
         int8_io: bool. With "int8" and external state: the audio, state and
             logits tensors are int8 too (TFLite Micro style); otherwise they stay
             float32 with quantize/dequantize at the edges. Defaults to False.
+        like: str, bytes or None. With "int8": the non-streaming full-int8
+            `.tflite` of `stream.model` (a path or its bytes, from
+            `tfaudio.export.to_tflite`) whose quantisation parameters the
+            streaming file takes, tensor by tensor (the states get the scale of
+            the frames they buffer). Both files then round the same values the
+            same way and their top-1 agrees window by window. None: such a file
+            is calibrated here on windows cut from `representative_audio`.
 
     Returns:
         `path`.
@@ -164,7 +173,15 @@ def to_streaming_tflite(
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
-            flatbuffer = converter.convert()
+            if quantize == "int8":
+                # Ranges measured by tfaudio (TensorFlow's calibrator records in-place ops' inputs wrong).
+                calibrated = calibration.calibrate(converter)  # exact ranges of the tensors the window model lacks
+                reference = _window_int8(stream, representative_audio, like, max_calibration_hops)
+                ranges = calibration.ranges_like(calibrated, reference, scope=stream.model.name)
+                calibrated = calibration.with_ranges(calibrated, ranges)
+                flatbuffer = calibration.quantize(calibrated, converter, int8_io=int8_io)
+            else:
+                flatbuffer = converter.convert()
     except Exception as e:  # the converter raises ConverterError and friends
         ops = _offending_ops(str(e))
         raise ValueError(
@@ -189,6 +206,31 @@ def to_streaming_tflite(
         metadata["labels"] = [str(x) for x in labels]
     flatbuffer = write_metadata(flatbuffer, metadata)
     return write_bytes(path, flatbuffer)
+
+
+def _window_int8(stream, audio, like, max_windows):
+    """Bytes of the non-streaming int8 file whose quantisation parameters the streaming file takes."""
+    if like is not None:
+        if isinstance(like, (bytes, bytearray)):
+            return bytes(like)
+        with open(like, "rb") as f:
+            return f.read()
+    import os
+    import tempfile
+
+    from tfaudio.export.tflite import to_tflite
+
+    windows = []
+    for clip in audio:
+        clip = np.asarray(clip, np.float32).reshape(-1)
+        ends = range(stream.window_samples, len(clip) + 1, stream.hop_samples)
+        windows += [clip[end - stream.window_samples : end] for end in ends]
+    step = max(1, len(windows) // max(1, min(max_windows, 200)))
+    with tempfile.TemporaryDirectory() as folder:
+        path = to_tflite(stream.model, os.path.join(folder, "window_int8.tflite"), quantize="int8",
+                         representative_data=np.stack(windows[::step]), max_representative_examples=200)  # fmt: skip
+        with open(path, "rb") as f:
+            return f.read()
 
 
 def _outputs(frozen, structure, args):

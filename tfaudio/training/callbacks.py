@@ -4,12 +4,38 @@ import hashlib
 import json
 import math
 import os
+import shutil
 
 import numpy as np
 
 from tfaudio.atomic import atomic_path, write_json
 from tfaudio.backend import keras
 
+_SKIPSET_TYPES = ("Operation", "Layer", "Functional", "Sequential", "Metric", "Optimizer", "Loss")
+
+
+def cache_keras_saving_skipsets():
+    """Makes Keras' own per-type cache of attributes to skip when saving work (Keras 3.15).
+
+    `keras.src.saving.saving_lib.get_attr_skipset` looks its cache up under
+    `saving_attr_skiplist_TYPE` but stores it under `saving_attr_skipset_TYPE`, so
+    every layer saved builds a throw-away `Layer()` to list its attributes: ~40 % of
+    a `.keras` or `.weights.h5` save of a KWS model (bc_resnet-2: 0.67 -> 0.46 CPU-s).
+    Storing each computed set under the key it is read from gives the same sets.
+    Thread-local like Keras' global state; a no-op where the names differ.
+    """
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.saving import saving_lib
+    except ImportError:  # tf_keras, or a Keras without these modules
+        return
+    for obj_type in _SKIPSET_TYPES:
+        key = f"saving_attr_skiplist_{obj_type}"
+        if global_state.get_global_attribute(key) is None:
+            try:
+                global_state.set_global_attribute(key, saving_lib.get_attr_skipset(obj_type))
+            except (AttributeError, ValueError):
+                return
 
 
 def weights_digest(model):
@@ -107,6 +133,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         self.restore_dir = restore_dir or backup_dir
 
     def _save_model(self):
+        cache_keras_saving_skipsets()
         os.makedirs(self.backup_dir, exist_ok=True)
         name = f"state-{self._current_epoch}-{self._last_batch_seen}-{os.urandom(4).hex()}.weights.h5"
         with atomic_path(os.path.join(self.backup_dir, name)) as tmp:
@@ -133,8 +160,14 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
 
 def _atomic_save(model, path):
+    cache_keras_saving_skipsets()
     with atomic_path(path) as tmp:
         model.save(tmp)
+
+
+def _atomic_copy(source, path):
+    with atomic_path(path) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 class ModelCheckpoints(keras.callbacks.Callback):
@@ -172,7 +205,8 @@ class ModelCheckpoints(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.directory, exist_ok=True)
         model = self.export_fn()
-        _atomic_save(model, os.path.join(self.directory, "last.keras"))
+        last = os.path.join(self.directory, "last.keras")
+        _atomic_save(model, last)
         value = (logs or {}).get(self.monitor)
         if value is None:
             return
@@ -180,7 +214,7 @@ class ModelCheckpoints(keras.callbacks.Callback):
         best = self.best()
         better = best is None or (value < best["value"] if self.mode == "min" else value > best["value"])
         if better and math.isfinite(value):
-            _atomic_save(model, os.path.join(self.directory, "best.keras"))
+            _atomic_copy(last, os.path.join(self.directory, "best.keras"))  # the same model: a copy, not a 2nd save
             tmp = self._best_path + ".tmp"
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump({"epoch": int(epoch), "monitor": self.monitor, "value": value}, f)

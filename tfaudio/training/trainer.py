@@ -33,7 +33,7 @@ from tfaudio.training.optimizers import make_optimizer
 from tfaudio.training.run_folder import EVENTS_FILE, LABELS_FILE, METRICS_FILE, MODEL_FILE, RUN_CONFIG_FILE
 
 
-def train(config, data=None, model=None, return_model=False):
+def train(config, data=None, model=None, return_model=False, callbacks=None):
     """Trains `config.model` on `config.data` and writes the run folder `config.out`.
 
     Args:
@@ -46,6 +46,9 @@ def train(config, data=None, model=None, return_model=False):
         model: optional callable `(num_classes) -> keras.Model` replacing the
             registry (scripts and tests with their own models).
         return_model: bool. Also return the trained clean model.
+        callbacks: optional list of extra `keras.callbacks.Callback`s, given to
+            every `fit` stage after tfaudio's own (so their `on_epoch_end` sees the
+            epoch's checkpoints written; benchmarks/train_speed.py times epochs this way).
 
     Writes to `config.out` (on the chief worker only): `model.keras` (the model
     after the last epoch, without augmentation layers, float32), `labels.json`,
@@ -70,7 +73,7 @@ def train(config, data=None, model=None, return_model=False):
     policy = keras.mixed_precision.global_policy()
     strategies.set_mixed_precision(config.mixed_precision)
     try:
-        return _train(config, data, model, return_model, strategy)
+        return _train(config, data, model, return_model, strategy, callbacks)
     finally:
         keras.mixed_precision.set_global_policy(policy)
 
@@ -78,8 +81,9 @@ def train(config, data=None, model=None, return_model=False):
 class _Run:
     """What the stages of one run share: config, strategy, paths, datasets, the model and its training wrapper."""
 
-    def __init__(self, config, strategy):
+    def __init__(self, config, strategy, extra_callbacks=()):
         self.config = config
+        self.extra_callbacks = list(extra_callbacks or ())
         self.strategy = strategy
         self.chief = strategies.is_chief(strategy)
         self.replicas = strategy.num_replicas_in_sync
@@ -207,6 +211,7 @@ class _Run:
                 callbacks.append(keras.callbacks.TensorBoard(logs, write_graph=False, profile_batch=0))
         if config.early_stopping_patience:
             callbacks.append(keras.callbacks.EarlyStopping(monitor=config.monitor, patience=config.early_stopping_patience))
+        callbacks += self.extra_callbacks
         self.train_model.fit(
             self.train_ds,
             validation_data=self.selection_ds,
@@ -265,6 +270,7 @@ class _Run:
             if os.path.isfile(best_path):
                 with open(best_path, encoding="utf-8") as f:
                     result["best"] = json.load(f)
+            cb.cache_keras_saving_skipsets()
             with atomic_path(os.path.join(self.out, MODEL_FILE)) as tmp:
                 final_model.save(tmp)
             write_json(os.path.join(self.out, METRICS_FILE), result)
@@ -282,10 +288,10 @@ class _Run:
         return result, final_model
 
 
-def _train(config, data, model, return_model, strategy):
+def _train(config, data, model, return_model, strategy, callbacks=None):
     started = time.time()
     keras.utils.set_random_seed(config.seed)
-    run = _Run(config, strategy)
+    run = _Run(config, strategy, callbacks)
     run.check_folder()
     run.load_data(data)
     run.write_run_config()
