@@ -50,8 +50,12 @@ def fit_steps(model, x, steps=2):
     return losses
 
 
-def check_kws_model(model, x, tmp_path, name):
-    """Shapes, batch invariance, config and .keras round trips, builtin-only float and full-int8 TFLite."""
+def check_kws_model(model, x):
+    """Training steps, shapes, batch invariance, config round trip.
+
+    `.keras` saving and the float / int8 TFLite comparisons of every registered
+    model are in tests/models/test_model_harness.py.
+    """
     losses = fit_steps(model, x)
     assert np.all(np.isfinite(losses))
     logits = np.asarray(model(x, training=False))
@@ -59,16 +63,6 @@ def check_kws_model(model, x, tmp_path, name):
     # float32 reordering across batch sizes: 1e-5.
     harness.check_batch_invariance(model, x, atol=1e-5)
     harness.check_config_round_trip(model, x)
-    harness.check_keras_round_trip(model, x, tmp_path)
-    span = float(logits.max() - logits.min())
-    # TFLite float runs the same float32 graph: kernel differences only, 1e-3 of the logits' span.
-    harness.check_tflite(model, x, tmp_path, atol=1e-3 * span, name=name)
-    # Full int8 with float I/O, calibrated on the clips: 256 levels per tensor, through ~20 layers,
-    # keep the logits within 15% of their span (the benchmark measures accuracy: benchmarks/kws.py).
-    got, expected, ops = harness.check_tflite(model, x, tmp_path, quantize="int8", representative_data=x, name=name)
-    assert np.abs(got - expected).max() <= 0.15 * span, (np.abs(got - expected).max(), span)
-    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "QUANTIZE"} <= set(ops)
-    return ops
 
 
 def check_causal(build, x, untouched, time_padding="causal"):

@@ -61,11 +61,9 @@ def test_structure_halves_frequency_and_broadcasts():
     assert model.get_layer("classifier_dwconv").output.shape[1:] == (101, 1, 20)
 
 
-@pytest.mark.slow  # ~20 s idle: two TFLite conversions and a .keras round trip
-def test_round_trips_and_tflite(tmp_path):
+def test_round_trip():
     x = _kws.speech_commands_clips()
-    ops = _kws.check_kws_model(build("bc_resnet", 12, width=1), x, tmp_path, "bc_resnet")
-    assert {"ADD", "AVERAGE_POOL_2D", "LOGISTIC"} <= set(ops)
+    _kws.check_kws_model(build("bc_resnet", 12, width=1), x)  # saving and TFLite: tests/models/test_model_harness.py
 
 
 def test_causal_time_padding_sees_no_future_samples():

@@ -5,7 +5,6 @@ import pytest
 
 from tests import harness
 from tfaudio.backend import keras
-from tfaudio.export import TFLiteModel
 from tfaudio.layers import PeakNormalization, SincConv1D
 from tfaudio.models import available, build
 from tfaudio.models.sincnet import SincNet
@@ -139,26 +138,7 @@ def test_training_lowers_the_loss(trained_tiny):
     assert losses[-1] < losses[0], losses
 
 
-@pytest.mark.slow
-def test_tflite_float_and_int8(trained_tiny, fsdd_clips, tmp_path):
-    model, _ = trained_tiny
-    x = _waveforms(fsdd_clips, count=8)
-    # Float: logits within 1e-4 (float32 kernels, other summation order, 3 layer norms).
-    got, expected, _ = harness.check_tflite(model, x, tmp_path, atol=1e-4, name="sincnet")
-    np.testing.assert_array_equal(got.argmax(1), expected.argmax(1))
-
-    got, expected, ops = harness.check_tflite(
-        model, x, tmp_path, quantize="int8", representative_data=x, name="sincnet"
-    )
-    assert "SIN" not in ops, ops  # the sinc kernel is a folded constant
-    # The leading PeakNormalization runs in float inside the graph (ABS, REDUCE_MAX, DIV before
-    # the QUANTIZE), so no runner is asked to normalise.
-    assert {"ABS", "REDUCE_MAX", "DIV", "QUANTIZE"} <= set(ops), ops
-    assert "input_normalization" not in TFLiteModel(str(tmp_path / "sincnet_int8.tflite")).metadata
-    # Full int8 on an 8-clip toy: logits within 15% of their span; top-1 accuracy on the
-    # real FSDD test split is measured in the benchmark, not here.
-    span = expected.max() - expected.min()
-    assert np.abs(got - expected).max() < 0.15 * span
+# TFLite float and full int8 (peak normalisation inside the int8 graph): tests/models/test_model_harness.py.
 
 
 def test_paper_layer_norm_variant_converts_to_float_tflite(fsdd_clips, tmp_path):

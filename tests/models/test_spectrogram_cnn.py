@@ -12,6 +12,7 @@ from tests.harness import (
     check_keras_round_trip,
     check_tflite,
 )
+from tests.models.test_model_harness import PENDING
 from tfaudio.backend import keras
 from tfaudio.export import TFLiteModel
 from tfaudio.models import available, build
@@ -47,12 +48,13 @@ def fit_one_step(model, x, y):
     return history.history["loss"][-1]
 
 
-def check_spectrogram_model(name, overrides, clips, tmp_path, num_classes=10, config_round_trip=True):
-    """Every check a registered spectrogram model gets, on real FSDD clips.
+def check_spectrogram_model(name, overrides, clips, tmp_path, num_classes=10, config_round_trip=True, export=False):
+    """The checks of a registered spectrogram model on real FSDD clips that the model harness does not make.
 
-    `config_round_trip=False` skips `from_config(get_config())` for the big
-    keras.applications models: the `.keras` round trip rebuilds them from the
-    same config anyway.
+    `.keras` saving and the float / int8 TFLite comparisons of every registered
+    model are in tests/models/test_model_harness.py. `config_round_trip=False`
+    skips `from_config(get_config())` for the big keras.applications models (the
+    harness's `.keras` round trip rebuilds them from the same config).
     """
     x = clips_batch(clips)
     y = np.arange(len(x)) % num_classes
@@ -64,14 +66,10 @@ def check_spectrogram_model(name, overrides, clips, tmp_path, num_classes=10, co
     check_batch_invariance(model, x, atol=1e-5)
     if config_round_trip:
         check_config_round_trip(model, x)
-    check_keras_round_trip(model, x, tmp_path)
-
-    # TFLite float: same graph in float32, only kernel differences -> 1e-3 on logits.
-    check_tflite(model, x, tmp_path, atol=1e-3, name=name)
-    # Full int8 with float I/O: builtins only (checked inside), calibrated on the clips.
-    got, expected, ops = check_tflite(model, x, tmp_path, quantize="int8", representative_data=x, name=name)
-    assert np.all(np.isfinite(got))
-    assert "CONV_2D" in ops and "FULLY_CONNECTED" in ops
+    if export:  # models still PENDING in test_model_harness.py
+        check_keras_round_trip(model, x, tmp_path)
+        check_tflite(model, x, tmp_path, atol=1e-3, name=name)  # float32 kernels only differ: 1e-3 on logits
+        check_tflite(model, x, tmp_path, quantize="int8", representative_data=x, name=name)
 
     # One fit step changes the weights and gives a finite loss.
     before = model.get_layer("logits").get_weights()[0].copy()
@@ -290,6 +288,7 @@ def test_image_size_resizes_in_graph(fsdd_clips, tmp_path):
 @pytest.mark.parametrize("name", ["vgg16", "inception_v3", "resnet50", "densenet121"])
 def test_keras_applications_model(name, fsdd_clips, tmp_path):
     # Real architectures on a 32x32 spectrogram (InceptionV3 resizes to its 75x75 minimum).
-    model = check_spectrogram_model(name, SMALL, fsdd_clips[:4], tmp_path, config_round_trip=False)
+    model = check_spectrogram_model(name, SMALL, fsdd_clips[:4], tmp_path, config_round_trip=False,
+                                    export=name in PENDING)
     side = max(32, ARCHITECTURES[name].min_size)
     assert tuple(model.backbone.inputs[0].shape[1:]) == (side, side, 1)

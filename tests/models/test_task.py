@@ -1,6 +1,7 @@
 """`Backbone` / `Task`: every registered model is a Task that knows its input format, and Keras' own
 `load_model` finds every tfaudio class after `import tfaudio`."""
 
+import inspect
 import json
 import os
 import subprocess
@@ -122,6 +123,17 @@ def test_stores_arguments_stores_each_named_argument_as_passed():
         "units": 4, "scale": None,
     }  # fmt: skip
     assert TinyTask.from_config(model.get_config()).get_config() == model.get_config()
+
+
+@pytest.mark.parametrize("name", ["ds_cnn", "bc_resnet"])
+def test_stored_arguments_tasks_clone_like_the_trainer_clones_them(name):
+    # `tfaudio train` wraps a model with keras.models.clone_model, which calls `cls(inputs, outputs)` for a
+    # constructor that looks like Functional's: the decorated constructor must keep its own signature.
+    model = build(name, 3, sample_rate=8000, clip_seconds=0.5)
+    clone = keras.models.clone_model(model)
+    waveform = np.random.default_rng(0).standard_normal((2, 4000)).astype("float32")
+    assert clone.predict(waveform, verbose=0).shape == (2, 3)
+    assert inspect.getfullargspec(type(model).__init__).args[1] == "num_classes"
 
 
 def test_subclassed_task_builds_after_functional_tasks():

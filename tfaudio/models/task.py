@@ -46,6 +46,9 @@ def stores_arguments(init):
         for name in names:
             setattr(self, name, bound.arguments[name])
 
+    # The wrapper shows the constructor's own signature: Keras reads it (`clone_model` rebuilds a
+    # model whose constructor looks like Functional's, with `(inputs, outputs)`, so `*args, **kwargs` won't do).
+    wrapper.__signature__ = signature
     wrapper.stored_arguments = names
     return wrapper
 
