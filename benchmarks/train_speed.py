@@ -43,16 +43,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.kws import MODELS as KWS_MODELS  # noqa: E402
+
 SAMPLE_RATE = 16000
 BATCH_SIZE = 32
 # name -> (registry model, overrides): the configurations of benchmarks/kws.py.
-_HOP20 = dict(frame_step_seconds=0.02)
-MODELS = {
-    "bc_resnet": ("bc_resnet", dict(width=2, **_HOP20)),
-    "ds_cnn": ("ds_cnn", dict(size="m", **_HOP20)),
-    "sincnet": ("sincnet", dict(dense_units=(512, 512), dropout=0.2)),
-    "squeezenet": ("squeezenet", dict(width_multiplier=0.5, num_mel_bins=40, frame_step=320)),
-}
+MODELS = {name: KWS_MODELS[name][:2] for name in ("bc_resnet", "ds_cnn", "sincnet", "squeezenet")}
 VARIANTS = ("plain", "tfaudio", "tfaudio_kws", "plain_jit")
 
 
