@@ -23,6 +23,7 @@ from tfaudio.models.alexnet import LocalResponseNormalization
 from tfaudio.models.ast.backbone import ASTEmbedding
 from tfaudio.models.ast.classifier import ASTTokenPooling
 from tfaudio.models.ast.features import KaldiFbank
+from tfaudio.models.kws_frontend import Conv2D
 from tfaudio.models.sincnet import SincNetAbs
 from tfaudio.models.wav2vec2.classifier import MaskedMeanPooling
 from tfaudio.models.wav2vec2.layers import (
@@ -64,6 +65,9 @@ CASES = {
     "TimeShift": (TimeShift, dict(max_shift_seconds=0.01, sample_rate=8000, seed=1), WAVES, (3, 1600)),
     "TransformerEncoderBlock": (TransformerEncoderBlock, dict(num_heads=2, intermediate_dim=16), FEATURES, (3, 20, 8)),
     # Not in tfaudio.layers' public names, but layers of their own (BC-ResNet's, training's).
+    # The KWS models' first conv (its polyphase export path: tests/models/test_kws_frontend.py).
+    "Conv2D": (Conv2D, dict(filters=4, kernel_size=(3, 3), strides=(2, 1), padding="same"), FEATURES[..., None],
+               (3, 10, 8, 4)),
     "SubSpectralNormalization": (SubSpectralNormalization, dict(num_groups=5), IMAGES, (3, 6, 10, 4)),
     "BackgroundNoise": (BackgroundNoise, lambda tmp: dict(noise_files=[_noise_file(tmp)], sample_rate=8000, seed=1),
                         WAVES, (3, 1600)),
