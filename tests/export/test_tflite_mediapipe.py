@@ -9,6 +9,7 @@ tests/models/test_sincnet_fsdd.py.
 import importlib.util
 import sys
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -169,6 +170,8 @@ def test_export_without_mediapipe_writes_metadata_that_mediapipe_accepts(tmp_pat
     assert subgraph["input_tensor_metadata"][0]["content"]["content_properties"] == {"sample_rate": 16000, "channels": 1}
     assert subgraph["output_tensor_metadata"][0]["associated_files"][0]["type"] == "TENSOR_AXIS_LABELS"
     assert files == {LABEL_FILE: b"low\nmid\nhigh\n"}
+    with zipfile.ZipFile(path) as archive:  # dated 1980-01-01, not now: exports are reproducible
+        assert archive.getinfo(LABEL_FILE).date_time == (1980, 1, 1, 0, 0, 0)
 
     # Back in a process with MediaPipe: its AudioClassifier loads the file and scores as tfaudio's runner does.
     clips = np.random.default_rng(0).uniform(-0.5, 0.5, (6, 8000)).astype("float32")

@@ -145,8 +145,9 @@ def write_standard_metadata(flatbuffer, labels, sample_rate, channels=1, **field
     """Returns `flatbuffer` with standard TFLite Model Metadata and the label file packed in.
 
     The `ModelMetadata` (see `build_model_metadata`, which takes `fields`) goes
-    into the "TFLITE_METADATA" buffer; `labels.txt` is stored uncompressed in a
-    ZIP archive appended to the flatbuffer. Metadata already in the file under
+    into the "TFLITE_METADATA" buffer; `labels.txt` is stored uncompressed (and
+    dated 1980-01-01, so exports are reproducible) in a ZIP archive appended to
+    the flatbuffer. Metadata already in the file under
     other names (tfaudio's JSON, the converter's runtime version) is kept.
     """
     from tensorflow.lite.tools import flatbuffer_utils
@@ -164,7 +165,8 @@ def write_standard_metadata(flatbuffer, labels, sample_rate, channels=1, **field
     out.seek(0, io.SEEK_END)
     # Mode "a" on bytes that are not a ZIP appends an archive whose offsets count from the file's start.
     with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr(LABEL_FILE, "\n".join(labels) + "\n")
+        # A fixed date (ZipInfo's 1980-01-01), not the clock's: the same model exports to the same bytes.
+        archive.writestr(zipfile.ZipInfo(LABEL_FILE), "\n".join(labels) + "\n")
     return out.getvalue()
 
 
