@@ -95,6 +95,10 @@ def _file(name, kind="TENSOR_AXIS_LABELS", **more):
     return {"name": name, "description": f"{name} file", "type": kind, **more}
 
 
+def _tensor(name, member, properties, **more):
+    return {"name": name, "content": {"content_properties_type": member, "content_properties": properties}, **more}
+
+
 # Every table and field of the schema at least once (checked below), each union member and
 # non-default enum member at least once, non-default scalars (0 is not stored, so it would test nothing) and floats
 # exact in float32 (the decoder returns float32 values).
@@ -176,14 +180,14 @@ EVERY_FIELD = {
                         _file("index.scann", "SCANN_INDEX_FILE"),
                     ],
                 },
-                {"name": "center boxes", "content": {"content_properties_type": "BoundingBoxProperties",
-                                                     "content_properties": {"type": "CENTER"}}},
-                {"name": "corner boxes", "content": {"content_properties_type": "BoundingBoxProperties",
-                                                     "content_properties": {"type": "UPPER_LEFT"}}},
-                {"name": "log scores", "content": {"content_properties_type": "ImageProperties",
-                                                   "content_properties": {"color_space": "RGB"}},
-                 "process_units": [{"options_type": "ScoreCalibrationOptions",
-                                    "options": {"score_transformation": "LOG"}}]},
+                _tensor("center boxes", "BoundingBoxProperties", {"type": "CENTER"}),
+                _tensor("corner boxes", "BoundingBoxProperties", {"type": "UPPER_LEFT"}),
+                _tensor(
+                    "rgb scores",
+                    "ImageProperties",
+                    {"color_space": "RGB"},
+                    process_units=[{"options_type": "ScoreCalibrationOptions", "options": {"score_transformation": "LOG"}}],
+                ),
             ],
             "associated_files": [_file("subgraph.txt", "DESCRIPTIONS")],
             "input_process_units": [{"options_type": "ScoreThresholdingOptions", "options": {"global_score_threshold": 0.25}}],
@@ -318,11 +322,14 @@ def test_audio_classifier_metadata_matches_the_mediapipe_built_bytes(labels, sam
         ({"nmae": "typo"}, r"ModelMetadata has no field\(s\) \['nmae'\]"),
         ({"name": b"bytes"}, r"ModelMetadata.name must be a str"),
         ({"associated_files": [{"type": "LABELS"}]}, r"associated_files\[0\].type must be a AssociatedFileType"),
-        ({"subgraph_metadata": [{"input_tensor_metadata": [{"content": {"content_properties": {}}}]}]},
-         r"content_properties needs `content_properties_type`"),
-        ({"subgraph_metadata": [{"input_tensor_metadata": [{"content": {
-            "content_properties_type": "AudioProperties", "content_properties": {"sample_rate": -1}}}]}]},
-         r"sample_rate must be an int in \[0, 4294967295\]. Received: -1"),
+        (
+            {"subgraph_metadata": [{"input_tensor_metadata": [{"content": {"content_properties": {}}}]}]},
+            r"content_properties needs `content_properties_type`",
+        ),
+        (
+            {"subgraph_metadata": [{"input_tensor_metadata": [_tensor("a", "AudioProperties", {"sample_rate": -1})]}]},
+            r"sample_rate must be an int in \[0, 4294967295\]. Received: -1",
+        ),
         ({"subgraph_metadata": {"name": "not a list"}}, r"subgraph_metadata must be a list of SubGraphMetadata"),
     ],
 )
