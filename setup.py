@@ -25,6 +25,8 @@ setup(
         "keras>=3.10",
         # `tfaudio train` writes TensorBoard logs; TF 2.21 no longer installs it.
         "tensorboard>=2.19",
+        # tfaudio.export.metadata_flatbuffer writes TFLite Model Metadata with it (TensorFlow installs it too).
+        "flatbuffers>=24.3.25",
     ],
     extras_require={
         "convert": ["safetensors>=0.4"],
@@ -33,7 +35,7 @@ setup(
         "plot": ["matplotlib>=3.7"],
         # `tfaudio detect mic`: live microphone input.
         "sounddevice": ["sounddevice>=0.4"],
-        # The TFLite metadata schema for MediaPipe-loadable .tflite files (tfaudio.export.tflite_metadata).
+        # MediaPipe Tasks, the client the exported .tflite files are tested with (not needed to write them).
         "mediapipe": ["mediapipe>=1.2"],
         "dev": [
             "matplotlib>=3.7",

@@ -81,34 +81,6 @@ def macs(model, layer, kind):
     return int(np.prod(out[:-1] or [1])) * int(kernel[0] * kernel[1])
 
 
-class Timed:
-    def __init__(self, path, feed):
-        from ai_edge_litert.interpreter import Interpreter
-
-        self.interpreter = Interpreter(model_path=path, num_threads=1)
-        self.interpreter.allocate_tensors()
-        details = self.interpreter.get_input_details()[0]
-        x = feed
-        if details["dtype"] != np.float32:  # int8 I/O is not used, but keep it correct
-            scale, zero = details["quantization"]
-            x = np.clip(np.round(feed / scale + zero), -128, 127).astype(details["dtype"])
-        self.interpreter.set_tensor(details["index"], x)
-        for _ in range(3):
-            self.interpreter.invoke()
-        start = time.process_time()
-        self.interpreter.invoke()
-        once = max(time.process_time() - start, 1e-5)
-        self.repeat = int(max(1, min(2000, 0.005 / once)))
-        self.samples = []
-
-    def block(self):
-        invoke = self.interpreter.invoke
-        start = time.process_time()
-        for _ in range(self.repeat):
-            invoke()
-        self.samples.append((time.process_time() - start) * 1000.0 / self.repeat)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=21)
@@ -118,6 +90,7 @@ def main():
     import tensorflow as tf
 
     from _results import write_results
+    from tfaudio.bench.profile import _Timed
     from tfaudio.export import to_tflite
 
     work = tempfile.mkdtemp(prefix="int8_kernels_")
@@ -133,7 +106,10 @@ def main():
             path = os.path.join(work, f"{len(timers)}.tflite")
             to_tflite(model, path, quantize=None if variant == "float" else "int8",
                       representative_data=calib if variant == "int8" else None, batch_size=1)  # fmt: skip
-            timers[(name, variant)] = Timed(path, feed)
+            with open(path, "rb") as f:
+                timer = _Timed(f.read(), 1, [feed], clock=time.process_time)  # float I/O in both variants
+            timer.calibrate(5.0)
+            timers[(name, variant)] = timer
         print("converted", name, flush=True)
     for _ in range(args.rounds):
         for timer in timers.values():
@@ -170,8 +146,8 @@ def main():
         "",
         f"Command: `{results['command']}`; run {results['date']}; {cpu} ({', '.join(isa)}); TF {tf.__version__}; "
         f"ai_edge_litert interpreter (XNNPACK), 1 thread, batch 1; median over {args.rounds} interleaved rounds of "
-        f"CPU time per invoke (load average {results['load_average']} on {os.cpu_count()} shared cores, run under "
-        "`nice -n 15`: ratios within the run are what counts).",
+        f"CPU time per invoke (load average {results['load_average']} on {os.cpu_count()} shared cores: ratios "
+        "within the run are what counts).",
         "",
         "| op (where) | input | MACs | float ms | int8 ms | int8 / float | float GMAC/s | int8 GMAC/s |",
         "|---|---|---:|---:|---:|---:|---:|---:|",

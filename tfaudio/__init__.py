@@ -2,7 +2,11 @@
 
 import importlib
 
-from tfaudio.errors import AudioError
+from tfaudio.allocator import use_bfc_allocator as _use_bfc_allocator
+
+_use_bfc_allocator()  # before TensorFlow allocates anything (see tfaudio.allocator)
+
+from tfaudio.errors import AudioError  # noqa: E402
 
 __version__ = "0.1.0"
 

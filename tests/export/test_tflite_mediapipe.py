@@ -6,6 +6,11 @@ tfaudio's runner gives, clip for clip. SincNet gets the same checks on the whole
 tests/models/test_sincnet_fsdd.py.
 """
 
+import importlib.util
+import sys
+import warnings
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -14,7 +19,7 @@ from tests.harness import assert_builtin_only
 from tfaudio.backend import keras
 from tfaudio.data import fsdd as fsdd_dataset
 from tfaudio.export import TFLiteModel, to_tflite
-from tfaudio.export.tflite_metadata import LABEL_FILE, MIN_PARSER_VERSION, metadata_schema, read_standard_metadata
+from tfaudio.export.tflite_metadata import LABEL_FILE, MIN_PARSER_VERSION, read_standard_metadata
 from tfaudio.models import build
 
 pytest.importorskip("mediapipe")
@@ -49,22 +54,20 @@ def exported(fsdd, tmp_path_factory):
 
 def test_standard_metadata_fields(exported):
     model, paths, _ = exported
-    schema = metadata_schema()
     for quantize, path in paths.items():
         metadata, files = read_standard_metadata(path)
-        # The object API returns the schema's strings as bytes.
-        assert metadata.name.decode() == model.name and metadata.version.decode() == "1"
-        assert metadata.minParserVersion.decode() == MIN_PARSER_VERSION
-        assert ("int8" if quantize == "int8" else "float32") in metadata.description.decode()
-        (subgraph,) = metadata.subgraphMetadata
-        (audio_input,) = subgraph.inputTensorMetadata
-        assert audio_input.content.contentPropertiesType == schema.ContentProperties.AudioProperties
-        assert (audio_input.content.contentProperties.sampleRate, audio_input.content.contentProperties.channels) == (8000, 1)
-        (output,) = subgraph.outputTensorMetadata
-        (label_file,) = output.associatedFiles
-        assert label_file.type == schema.AssociatedFileType.TENSOR_AXIS_LABELS
-        assert label_file.name.decode() == LABEL_FILE
-        assert not output.processUnits  # no score calibration: the graph outputs probabilities
+        assert metadata["name"] == model.name and metadata["version"] == "1"
+        assert metadata["min_parser_version"] == MIN_PARSER_VERSION
+        assert ("int8" if quantize == "int8" else "float32") in metadata["description"]
+        (subgraph,) = metadata["subgraph_metadata"]
+        (audio_input,) = subgraph["input_tensor_metadata"]
+        assert audio_input["content"]["content_properties_type"] == "AudioProperties"
+        assert audio_input["content"]["content_properties"] == {"sample_rate": 8000, "channels": 1}
+        (output,) = subgraph["output_tensor_metadata"]
+        (label_file,) = output["associated_files"]
+        assert label_file["type"] == "TENSOR_AXIS_LABELS"
+        assert label_file["name"] == LABEL_FILE
+        assert "process_units" not in output  # no score calibration: the graph outputs probabilities
         assert files[LABEL_FILE].decode().splitlines() == LABELS
         # tfaudio's own metadata stays beside it for tfaudio's runner.
         runner = TFLiteModel(path)
@@ -131,3 +134,49 @@ def test_already_probabilities_model_gets_no_second_softmax(tmp_path):
     runner = TFLiteModel(path)
     assert runner.metadata["output"] == "probabilities"
     np.testing.assert_allclose(runner(x), model(x).numpy(), atol=1e-6)
+
+
+def _hide_mediapipe(monkeypatch):
+    """Makes this process look like a default install: `find_spec("mediapipe")` is None, `import mediapipe` fails."""
+    for name in [n for n in sys.modules if n == "mediapipe" or n.startswith("mediapipe.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "mediapipe", None)
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, package=None: None if name.partition(".")[0] == "mediapipe" else find_spec(name, package),
+    )
+
+
+def test_export_without_mediapipe_writes_metadata_that_mediapipe_accepts(tmp_path, monkeypatch):
+    """The default install has no mediapipe: the file still gets the standard metadata and the label file."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8000,))
+    frames = keras.layers.Reshape((80, 100))(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling1D()(frames)))
+    labels = ["low", "mid", "high"]
+    with monkeypatch.context() as hidden:
+        _hide_mediapipe(hidden)
+        assert importlib.util.find_spec("mediapipe") is None
+        with pytest.raises(ImportError):
+            import mediapipe  # noqa: F401
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            path = to_tflite(model, str(tmp_path / "m.tflite"), labels=labels, sample_rate=16000)
+        assert not [w for w in caught if "metadata" in str(w.message).lower() or "mediapipe" in str(w.message).lower()]
+        metadata, files = read_standard_metadata(path)  # reading needs no mediapipe either
+    (subgraph,) = metadata["subgraph_metadata"]
+    assert subgraph["input_tensor_metadata"][0]["content"]["content_properties"] == {"sample_rate": 16000, "channels": 1}
+    assert subgraph["output_tensor_metadata"][0]["associated_files"][0]["type"] == "TENSOR_AXIS_LABELS"
+    assert files == {LABEL_FILE: b"low\nmid\nhigh\n"}
+    with zipfile.ZipFile(path) as archive:  # dated 1980-01-01, not now: exports are reproducible
+        assert archive.getinfo(LABEL_FILE).date_time == (1980, 1, 1, 0, 0, 0)
+
+    # Back in a process with MediaPipe: its AudioClassifier loads the file and scores as tfaudio's runner does.
+    clips = np.random.default_rng(0).uniform(-0.5, 0.5, (6, 8000)).astype("float32")
+    expected = TFLiteModel(path)(clips)
+    got, names = clip_scores(path, clips, 16000, len(labels))
+    assert names == labels
+    np.testing.assert_array_equal(got.argmax(-1), expected.argmax(-1))
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)  # one float graph, two interpreters

@@ -9,7 +9,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 
 from tfaudio.atomic import write_bytes
 from tfaudio.export import calibration
-from tfaudio.export.tflite_metadata import metadata_schema, write_metadata, write_standard_metadata
+from tfaudio.export.tflite_metadata import write_metadata, write_standard_metadata
 from tfaudio.layers.peak_normalization import leading_peak_normalization
 from tfaudio.ops.stft import builtin_ops_only
 # The runner moved to tfaudio.runtime (no TensorFlow); these names stay importable from here.
@@ -118,9 +118,7 @@ def to_tflite(
             for files whose runner must peak-normalise inputs before quantising
             them (int8_io, int16x8), `"input_normalization"` added.
         labels: list of str or None. Class names in output order; makes the
-            file a standard audio classifier (see above). The metadata schema
-            comes with `mediapipe` (the [mediapipe] extra); without it the
-            file gets the softmax and tfaudio's metadata only, with a warning.
+            file a standard audio classifier (see above). Needs no MediaPipe.
         sample_rate: int or None. The input's sample rate for the standard
             metadata; defaults to `metadata["sample_rate"]`, then to
             `model.sample_rate` (tfaudio models have it).
@@ -238,7 +236,7 @@ def to_tflite(
 
     if metadata != {"output": "logits"}:  # a file without tfaudio metadata outputs logits too
         flatbuffer = write_metadata(flatbuffer, metadata)
-    if labels is not None and _has_metadata_schema():
+    if labels is not None:
         flatbuffer = write_standard_metadata(
             flatbuffer,
             labels,
@@ -249,15 +247,6 @@ def to_tflite(
         )
     write_bytes(path, flatbuffer)
     return path
-
-
-def _has_metadata_schema():
-    try:
-        metadata_schema()
-    except ImportError as e:
-        warnings.warn(f"{e}\nThe file is written without it: tfaudio's runner reads it, MediaPipe refuses it.")
-        return False
-    return True
 
 
 def _description(model, labels, sample_rate, quantize):

@@ -13,22 +13,17 @@ Two entries of the TFLite schema's `metadata` table, side by side:
   metadata populator packs associated files. MediaPipe's `AudioClassifier`
   (Android, iOS, web, Python) and the TFLite Task Library read it.
 
-The standard entry is built with the schema module MediaPipe ships
-(`mediapipe/tasks/metadata/metadata_schema_py_generated.py`, flatbuffers code
-generated from `metadata_schema.fbs`). It is loaded from its file, without
-importing the `mediapipe` package: 0.2 s and 27 MB instead of the 6.5 s and
-690 MB that `import mediapipe.tasks.metadata...` costs (it loads MediaPipe's
-task runtime first). So writing needs `mediapipe` installed (the [mediapipe]
-extra). `tfaudio.runtime.read_metadata` reads tfaudio's entry without TensorFlow.
+The standard entry is encoded by `tfaudio.export.metadata_flatbuffer` with the
+`flatbuffers` package (a TensorFlow dependency), byte for byte as the schema's
+generated code packs it: no MediaPipe or tflite-support needed to write or read it.
+`tfaudio.runtime.read_metadata` reads tfaudio's entry without TensorFlow.
 """
 
-import importlib.util
 import io
 import json
-import os
-import sys
 import zipfile
 
+from tfaudio.export import metadata_flatbuffer
 from tfaudio.runtime.metadata import (  # noqa: F401  (read_metadata re-exported)
     METADATA_NAME,
     metadata_entries,
@@ -41,7 +36,6 @@ LABEL_FILE = "labels.txt"
 
 # AudioProperties arrived in metadata schema 1.3.0; nothing newer is written.
 MIN_PARSER_VERSION = "1.3.0"
-_FILE_IDENTIFIER = b"M001"
 
 
 def _set_metadata_buffer(model, name, payload):
@@ -69,34 +63,6 @@ def write_metadata(flatbuffer, metadata):
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
-def metadata_schema():
-    """MediaPipe's generated `metadata_schema_py_generated` module, loaded from its file.
-
-    Raises:
-        ImportError: `mediapipe` is not installed (the message says what to install).
-    """
-    name = "tfaudio._mediapipe_metadata_schema"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec("mediapipe")
-    path = None
-    if spec is not None and spec.submodule_search_locations:
-        path = os.path.join(
-            list(spec.submodule_search_locations)[0], "tasks", "metadata", "metadata_schema_py_generated.py"
-        )
-    if path is None or not os.path.isfile(path):
-        raise ImportError(
-            "Writing standard TFLite Model Metadata (what MediaPipe's AudioClassifier needs) uses the metadata "
-            "schema MediaPipe ships: pip install 'tfaudio[mediapipe]' (or mediapipe). Received: no "
-            "mediapipe/tasks/metadata/metadata_schema_py_generated.py"
-        )
-    module_spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    sys.modules[name] = module
-    return module
-
-
 def _check_labels(labels):
     labels = [str(label) for label in labels]
     bad = [label for label in labels if not label or "\n" in label or "\r" in label]
@@ -121,57 +87,46 @@ def build_model_metadata(
     Returns:
         bytes, with the "M001" file identifier and `min_parser_version` set.
     """
-    import flatbuffers
-
-    schema = metadata_schema()
     labels = _check_labels(labels)
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
         raise ValueError(f"`sample_rate` must be a positive int (Hz). Received: sample_rate={sample_rate!r}")
     if isinstance(channels, bool) or not isinstance(channels, int) or channels <= 0:
         raise ValueError(f"`channels` must be a positive int. Received: channels={channels!r}")
 
-    audio = schema.AudioPropertiesT()
-    audio.sampleRate = sample_rate
-    audio.channels = channels
-    input_meta = schema.TensorMetadataT()
-    input_meta.name = "audio_clip"
-    input_meta.description = (
-        f"Float32 waveform in [-1, 1]: {channels} channel(s) at {sample_rate} Hz, any level "
-        "(the graph normalises what the model needs)."
+    audio_input = {
+        "name": "audio_clip",
+        "description": (
+            f"Float32 waveform in [-1, 1]: {channels} channel(s) at {sample_rate} Hz, any level "
+            "(the graph normalises what the model needs)."
+        ),
+        "content": {
+            "content_properties_type": "AudioProperties",
+            "content_properties": {"sample_rate": sample_rate, "channels": channels},
+        },
+    }
+    output = {
+        "name": "probability",
+        "description": f"Probabilities of the {len(labels)} classes (softmax; they sum to 1).",
+        "content": {"content_properties_type": "FeatureProperties", "content_properties": {}},
+        "stats": {"max": [1.0], "min": [0.0]},
+        "associated_files": [
+            {
+                "name": LABEL_FILE,
+                "description": "Class names, one per line, in output order.",
+                "type": "TENSOR_AXIS_LABELS",
+            }
+        ],
+    }
+    return metadata_flatbuffer.encode(
+        {
+            "name": name,
+            "description": description,
+            "version": str(version),
+            "subgraph_metadata": [{"input_tensor_metadata": [audio_input], "output_tensor_metadata": [output]}],
+            "author": author,
+            "min_parser_version": MIN_PARSER_VERSION,
+        }
     )
-    input_meta.content = schema.ContentT()
-    input_meta.content.contentPropertiesType = schema.ContentProperties.AudioProperties
-    input_meta.content.contentProperties = audio
-
-    label_file = schema.AssociatedFileT()
-    label_file.name = LABEL_FILE
-    label_file.description = "Class names, one per line, in output order."
-    label_file.type = schema.AssociatedFileType.TENSOR_AXIS_LABELS
-    output_meta = schema.TensorMetadataT()
-    output_meta.name = "probability"
-    output_meta.description = f"Probabilities of the {len(labels)} classes (softmax; they sum to 1)."
-    output_meta.content = schema.ContentT()
-    output_meta.content.contentPropertiesType = schema.ContentProperties.FeatureProperties
-    output_meta.content.contentProperties = schema.FeaturePropertiesT()
-    output_meta.stats = schema.StatsT()
-    output_meta.stats.max = [1.0]
-    output_meta.stats.min = [0.0]
-    output_meta.associatedFiles = [label_file]
-
-    subgraph = schema.SubGraphMetadataT()
-    subgraph.inputTensorMetadata = [input_meta]
-    subgraph.outputTensorMetadata = [output_meta]
-    metadata = schema.ModelMetadataT()
-    metadata.name = name
-    metadata.description = description
-    metadata.version = str(version)
-    metadata.author = author
-    metadata.subgraphMetadata = [subgraph]
-    metadata.minParserVersion = MIN_PARSER_VERSION
-
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(metadata.Pack(builder), file_identifier=_FILE_IDENTIFIER)
-    return bytes(builder.Output())
 
 
 def _strip_archive(data):
@@ -190,8 +145,9 @@ def write_standard_metadata(flatbuffer, labels, sample_rate, channels=1, **field
     """Returns `flatbuffer` with standard TFLite Model Metadata and the label file packed in.
 
     The `ModelMetadata` (see `build_model_metadata`, which takes `fields`) goes
-    into the "TFLITE_METADATA" buffer; `labels.txt` is stored uncompressed in a
-    ZIP archive appended to the flatbuffer. Metadata already in the file under
+    into the "TFLITE_METADATA" buffer; `labels.txt` is stored uncompressed (and
+    dated 1980-01-01, so exports are reproducible) in a ZIP archive appended to
+    the flatbuffer. Metadata already in the file under
     other names (tfaudio's JSON, the converter's runtime version) is kept.
     """
     from tensorflow.lite.tools import flatbuffer_utils
@@ -209,7 +165,8 @@ def write_standard_metadata(flatbuffer, labels, sample_rate, channels=1, **field
     out.seek(0, io.SEEK_END)
     # Mode "a" on bytes that are not a ZIP appends an archive whose offsets count from the file's start.
     with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr(LABEL_FILE, "\n".join(labels) + "\n")
+        # A fixed date (ZipInfo's 1980-01-01), not the clock's: the same model exports to the same bytes.
+        archive.writestr(zipfile.ZipInfo(LABEL_FILE), "\n".join(labels) + "\n")
     return out.getvalue()
 
 
@@ -224,16 +181,18 @@ def _output_classes(model):
 
 
 def read_standard_metadata(model):
-    """`(ModelMetadataT, {file name: bytes})` of a `.tflite` model, or `(None, {})` without standard metadata.
+    """`(metadata, {file name: bytes})` of a `.tflite` model (path or bytes), or `(None, {})` without standard metadata.
 
-    Parsing uses the same schema module as writing (so it needs `mediapipe`).
+    `metadata` is the `ModelMetadata` as a dict in `flatc --json` form (see
+    `tfaudio.export.metadata_flatbuffer`), e.g.
+    `metadata["subgraph_metadata"][0]["input_tensor_metadata"][0]["content"]["content_properties"]["sample_rate"]`.
+    The files are those of the ZIP archive appended to the flatbuffer.
     """
     data = model_bytes(model)
     payload = metadata_entries(data).get(STANDARD_METADATA_NAME)
     if payload is None:
         return None, {}
-    schema = metadata_schema()
-    metadata = schema.ModelMetadataT.InitFromPackedBuf(payload, 0)
+    metadata = metadata_flatbuffer.decode(payload)
     files = {}
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
