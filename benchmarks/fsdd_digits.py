@@ -58,6 +58,8 @@ VARIANTS = {
                {"sample_rate": 8000,
                 "train_args": ["--speed-perturbation", "0.3"] + _S4[2:] + ["--equalizer-db", "6"],
                 "background_noise_dir": _BACKGROUND}),
+    "8k_s4_bg_eq6": ("8k_s4 + _silence_ background noise + random equaliser +-6 dB (8k_all with speed 0.15)",
+                     {"sample_rate": 8000, "train_args": _S4 + ["--equalizer-db", "6"], "background_noise_dir": _BACKGROUND}),
     "main_job": ("tfaudio.cli.run.DATA_DEFAULTS['fsdd'] as it is", None),
 }
 
@@ -146,7 +148,7 @@ def write_markdown(record, path):
         lines.append(
             f"| {row['variant']} | {row['description']} | {row['epochs']} | {digits} | "
             f"{row['fsdd_test_accuracy'] * 100:.1f} % | {row['train_wall_seconds'] / 60:.1f} | "
-            f"{row.get('train_cpu_seconds', '-')} | {row.get('load_average_at_start', '-')} |"
+            f"{row.get('train_cpu_seconds') or '-'} | {row.get('load_average_at_start') or '-'} |"
         )
     lines += ["", "Per digit (Keras):", "", "| row | " + " | ".join(str(d) for d in range(10)) + " |",
               "|---|" + "---:|" * 10]
