@@ -116,7 +116,7 @@ def test_main_job_defaults_to_keyword_spotting_on_speech_commands(monkeypatch, t
     assert (config.model, config.data, config.sample_rate) == ("bc_resnet", f"speech_commands:{root}", 16000)
     assert config.overrides == {"width": 2, "frame_step_seconds": 0.02}
     assert config.spec_augment and config.background_noise == "auto" and config.schedule == "cosine"
-    assert config.epochs == 20
+    assert config.epochs == 40
     # Overrides given by the user replace the main job's.
     args = build_parser().parse_args(["run", "--train-arg=--override", "--train-arg=width=1"])
     assert "width=2" not in " ".join(run_cli._train_arguments(args, "speech_commands:x"))
