@@ -44,6 +44,7 @@ _INFERENCE_IDENTITY = (
     "AlphaDropout",
     "SpecAugment",
     "RandomGain",
+    "RandomEqualizer",
     "TimeShift",
     "AdditiveNoise",
     "Identity",
