@@ -162,8 +162,9 @@ def main():
         "Reading: without VNNI (AVX-512 VNNI / AVX-VNNI), XNNPACK's x86 int8 GEMM widens int8 to int16 and "
         "multiplies pairs (`vpmaddwd`), about as many MACs per cycle as float FMA; int8 then wins only where "
         "memory traffic dominates (large dense weights at batch 1, read 4x smaller). Its int8 conv kernels also take "
-        "input channels in groups of 8: the same 10x4 conv on 1 / 4 / 8 channels (rows 1-3) costs 6.4x / 2.8x / 1.7x "
-        "float in int8, which is why tfaudio exports one-channel convs with stacked channels "
+        "input channels in groups of 8: the same 10x4 conv on 1 / 4 / 8 channels (rows 1-3) costs "
+        + " / ".join(f"{r['int8_over_float']:.1f}x" for r in list(rows.values())[:3])
+        + " float in int8, which is why tfaudio exports one-channel convs with stacked channels "
         "(`tfaudio.ops.polyphase`).",
         "",
     ]
