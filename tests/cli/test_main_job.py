@@ -122,26 +122,40 @@ def test_main_job_defaults_to_keyword_spotting_on_speech_commands(monkeypatch, t
     assert "width=2" not in " ".join(run_cli._train_arguments(args, "speech_commands:x"))
 
 
-def test_main_job_on_fsdd_trains_at_8_khz_with_the_digits_recipe():
+def test_main_job_on_fsdd_trains_at_8_khz_with_the_digits_recipe(monkeypatch, tmp_path):
     """`tfaudio run --data fsdd:PATH`: FSDD's own rate and the augmentation that carries to other speakers."""
     from tfaudio.cli import run as run_cli
     from tfaudio.cli.train import config_from_args
+
+    speech_commands = tmp_path / "speech_commands"
+    for folder in ("_unknown_", "_silence_"):
+        (speech_commands / folder).mkdir(parents=True)
+    monkeypatch.setenv("TFAUDIO_SPEECH_COMMANDS", str(speech_commands))
 
     def config(*argv):
         args = build_parser().parse_args(["run", "--data", "fsdd:fsdd", *argv])
         return config_from_args(build_parser().parse_args(["train", *run_cli._train_arguments(args, args.data)]))
 
     c = config()
-    assert c.sample_rate == 8000 and c.speed_perturbation == 0.15 and c.noise
+    assert c.sample_rate == 8000 and c.speed_perturbation == 0.3 and c.noise and c.equalizer_db == 6.0
     assert (c.min_snr_db, c.max_snr_db, c.gain_db) == (5.0, 40.0, 6.0)
+    assert c.background_noise_dir == str(speech_commands / "_silence_")  # recorded noise, never a digit clip
     assert c.spec_augment and c.overrides == {"width": 2, "frame_step_seconds": 0.02}  # the main job's model, recipe
     # The user's --sample-rate and --train-arg values win.
-    c = config("--sample-rate", "16000", "--train-arg=--speed-perturbation=0.05")
-    assert c.sample_rate == 16000 and c.speed_perturbation == 0.05
+    c = config("--sample-rate", "16000", "--train-arg=--speed-perturbation=0.05",
+               f"--train-arg=--background-noise-dir={tmp_path}")
+    assert c.sample_rate == 16000 and c.speed_perturbation == 0.05 and c.background_noise_dir == str(tmp_path)
+    # Without a Speech Commands folder the job trains without the recorded noise (no 112 MB download for it).
+    monkeypatch.delenv("TFAUDIO_SPEECH_COMMANDS")
+    monkeypatch.setattr("tfaudio.data.download.local_speech_commands_roots", lambda: [])
+    monkeypatch.setenv("TFAUDIO_CACHE", str(tmp_path / "cache"))
+    c = config()
+    assert c.background_noise_dir is None and c.speed_perturbation == 0.3
     # Other data keeps 16 kHz and no extra augmentation.
     args = build_parser().parse_args(["run", "--data", "folder:words"])
     c = config_from_args(build_parser().parse_args(["train", *run_cli._train_arguments(args, args.data)]))
     assert c.sample_rate == 16000 and not c.speed_perturbation and not c.noise and not c.gain_db
+    assert not c.equalizer_db and c.background_noise_dir is None
 
 
 def test_every_command_has_help(capsys):

@@ -83,6 +83,8 @@ def add_arguments(parser):
     g.add_argument("--time-shift", type=float, default=0.0, metavar="SECONDS", help="Random time shift up to SECONDS.")
     g.add_argument("--speed-perturbation", type=float, default=0.0, metavar="X",
                    help="Random speed (tempo and pitch) factor in [1-X, 1+X], e.g. 0.1 (0: off).")
+    g.add_argument("--equalizer-db", type=float, default=0.0, metavar="DB",
+                   help="Random smooth frequency response of +-DB dB per clip, as another microphone (0: off).")
     g.add_argument("--augment-probability", type=float, default=1.0, help="Chance each waveform augmentation applies.")
     g.add_argument("--background-noise", action="store_true",
                    help="Mix in background noise as the TensorFlow speech_commands training does: a random excerpt "
@@ -157,6 +159,7 @@ def config_from_args(args):
         gain_db=args.gain_db,
         time_shift_seconds=args.time_shift,
         speed_perturbation=args.speed_perturbation,
+        equalizer_db=args.equalizer_db,
         augment_probability=args.augment_probability,
         background_noise=args.background_noise,
         background_noise_dir=args.background_noise_dir,

@@ -47,6 +47,7 @@ class TrainConfig:
     gain_db: float = 0.0  # random gain in [-gain_db, gain_db]; 0: off
     time_shift_seconds: float = 0.0  # 0: off
     speed_perturbation: float = 0.0  # speed factor in [1 - x, 1 + x]; 0: off
+    equalizer_db: float = 0.0  # RandomEqualizer: random smooth response of +-x dB (another microphone); 0: off
     # Background noise as the TensorFlow speech_commands training mixes it (BackgroundNoise): recordings
     # from background_noise_dir, else the data's own (speech_commands: _background_noise_ or training _silence_).
     background_noise: object = False  # True, False, or "auto": only when the data has its own noise
@@ -83,6 +84,8 @@ class TrainConfig:
             raise ValueError(f"`optimizer` must be adam, adamw or sgd. Received: optimizer={self.optimizer!r}")
         if not 0 <= self.speed_perturbation < 1:
             raise ValueError(f"`speed_perturbation` must be in [0, 1). Received: speed_perturbation={self.speed_perturbation!r}")
+        if not self.equalizer_db >= 0:
+            raise ValueError(f"`equalizer_db` must be >= 0. Received: equalizer_db={self.equalizer_db!r}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(f"`label_smoothing` must be in [0, 1). Received: label_smoothing={self.label_smoothing!r}")
         if self.background_noise not in (True, False, "auto"):

@@ -52,6 +52,11 @@ def waveform_augmentations(config):
 
         x = config.speed_perturbation
         layers.append(SpeedPerturbation(1 - x, 1 + x, probability=p, seed=config.seed + 5, name="speed_perturbation"))
+    if config.equalizer_db:
+        from tfaudio.layers.random_equalizer import RandomEqualizer
+
+        layers.append(RandomEqualizer(config.equalizer_db, sample_rate=config.sample_rate, probability=p,
+                                      seed=config.seed + 6, name="random_equalizer"))
     if config.time_shift_seconds:
         layers.append(
             TimeShift(config.time_shift_seconds, config.sample_rate, probability=p, seed=config.seed + 1, name="time_shift")
