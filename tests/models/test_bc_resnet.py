@@ -78,6 +78,11 @@ def test_valid_time_padding_needs_more_than_the_receptive_field():
     model = build("bc_resnet", 12, clip_seconds=1.5, time_padding="valid")
     # 1.5 s: 1 + (24000 - 512) // 160 = 147 frames, minus 116 consumed by the unpadded time convolutions.
     assert model.get_layer("avg_pool").input.shape[1] == 147 - 116
+    # Undilated at a 20 ms hop: 1 + (16000 - 512) // 320 = 49 frames, minus 4 + 2 * 12 + 4 = 32.
+    model = build("bc_resnet", 12, time_padding="valid", time_dilations=[1, 1, 1, 1], frame_step_seconds=0.02)
+    assert model.get_layer("avg_pool").input.shape[1] == 49 - 32
+    assert model.get_layer("stage4_block1_time_dwconv").dilation_rate == (1, 1)
+    assert model.get_config()["time_dilations"] == [1, 1, 1, 1]
 
 
 def test_bad_arguments():
@@ -87,6 +92,8 @@ def test_bad_arguments():
         (dict(num_mel_bins=32), "num_mel_bins"),
         (dict(time_padding="full"), "time_padding"),
         (dict(dropout=-0.1), "dropout"),
+        (dict(time_dilations=[1, 2]), "time_dilations"),
+        (dict(time_dilations=[1, 2, 0, 8]), "time_dilations"),
     ]:
         with pytest.raises(ValueError, match=f"Received: {name}="):
             build("bc_resnet", 12, **kwargs)

@@ -180,3 +180,58 @@ def test_cli_detect_converts_a_run_folder(recording, tmp_path, capsys):
     assert from_run and StreamingRunner(str(saved)).hop_samples == 320
     assert main(["detect", str(wav), "--model", str(saved), *flags]) == 0
     assert capsys.readouterr().out.splitlines() == from_run
+
+
+class FakeSoundDevice:
+    """A stand-in for the `sounddevice` module: an input stream that plays a recording through the callback."""
+
+    def __init__(self, audio):
+        self.audio = audio
+        self.opened = []
+
+    def InputStream(self, samplerate, channels, dtype, blocksize, callback):  # noqa: N802 - sounddevice's name
+        device = self
+
+        class Stream:
+            active = True
+
+            def __enter__(self):
+                device.opened.append(dict(samplerate=samplerate, channels=channels, dtype=dtype, blocksize=blocksize))
+                # As PortAudio does: float32 [frames, channels] blocks of `blocksize` frames, then the stream stops.
+                for start in range(0, len(device.audio) - blocksize + 1, blocksize):
+                    block = device.audio[start : start + blocksize, None].astype(dtype)
+                    callback(block, blocksize, None, "input overflow" if start == 0 else None)
+                self.active = False
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+        return Stream()
+
+
+def test_cli_detect_microphone_with_a_fake_sounddevice(stream_file, recording, tmp_path, monkeypatch, capsys):
+    import soundfile as sf
+
+    from tfaudio.cli.main import main
+
+    wav = tmp_path / "long.wav"
+    sf.write(wav, recording, 16000, subtype="FLOAT")
+    flags = ["--model", stream_file, "--threshold", "0", "--minimum-count", "1", "--ignore"]
+    assert main(["detect", str(wav), *flags]) == 0
+    from_file = capsys.readouterr().out.splitlines()
+    fake = FakeSoundDevice(recording)
+    monkeypatch.setitem(sys.modules, "sounddevice", fake)
+    assert main(["detect", "mic", *flags]) == 0
+    captured = capsys.readouterr()
+    assert from_file and captured.out.splitlines() == from_file
+    assert fake.opened == [dict(samplerate=16000, channels=1, dtype="float32", blocksize=320)]
+    assert "listening" in captured.err and "microphone: input overflow" in captured.err
+
+
+def test_cli_detect_microphone_without_sounddevice(stream_file, monkeypatch, capsys):
+    from tfaudio.cli.main import main
+
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # `import sounddevice` raises ImportError
+    assert main(["detect", "mic", "--model", stream_file]) != 0
+    assert "needs `sounddevice`: pip install tfaudio[sounddevice]" in capsys.readouterr().err

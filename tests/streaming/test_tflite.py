@@ -115,6 +115,21 @@ def test_metadata_and_reset(files, long_audio):
         np.testing.assert_array_equal(first, again)
 
 
+def test_runner_fast_path_equals_the_signature_runner(files, long_audio):
+    # StreamingRunner sets and reads tensors by index (no per-call resize and allocation); the
+    # signature runner's own call must give the same logits and states.
+    _, paths = files
+    for key in (("external", "int8"), ("internal", None)):
+        fast, plain = StreamingRunner(paths[key]), StreamingRunner(paths[key])
+        assert fast._direct
+        plain._direct = False
+        for k in range(30):
+            hop = long_audio[k * 320 : (k + 1) * 320]
+            np.testing.assert_array_equal(fast.step(hop), plain.step(hop))
+        for a, b in zip(fast._states, plain._states):
+            np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.slow
 def test_int8_streaming_agrees_with_int8_non_streaming(trained_undilated, files, window_int8, long_audio):
     from tfaudio.export import TFLiteModel
@@ -126,21 +141,18 @@ def test_int8_streaming_agrees_with_int8_non_streaming(trained_undilated, files,
     window_float = trained_undilated.predict(windows, verbose=0)
     window_logits = reference.predict(windows)
     quantization_error = np.abs(window_logits - window_float).mean()
+    assert quantization_error > 0.05  # int8 rounding is visible on this model, so equality below means something
     for state in ("external", "internal"):
         _, logits = _run(paths[state, "int8"], long_audio)
         logits = logits[hops]
         agreement = np.mean(logits.argmax(axis=1) == window_logits.argmax(axis=1))
         difference = np.abs(logits - window_logits).mean()
-        if state == "external":
-            # The streaming file takes the window file's quantisation parameters tensor by tensor (`like`), so
-            # both round the same values the same way: measured bit-identical logits (difference 0.0, top-1
-            # agreement 1.0) on this random-feature model, whose small logit margins (0.37 on average) flip
-            # on any rounding difference (its own int8-vs-float top-1 agreement is 0.75).
-            assert difference < 1e-6 and agreement >= 0.995, (state, difference, agreement)
-        else:
-            # Internal state: measured 0.015 mean |logit| difference (0.24 between int8 and float windows)
-            # and 0.979 agreement; the resource-variable graph does not yet take every parameter.
-            assert difference < 0.1 * quantization_error and agreement >= 0.97, (state, difference, agreement)
+        # The streaming file takes the window file's quantisation parameters tensor by tensor (`like`), so
+        # both round the same values the same way: measured bit-identical logits (difference 0.0, top-1
+        # agreement 1.0) in both state modes on this random-feature model, whose small logit margins (0.37
+        # on average) flip on any rounding difference (its own int8-vs-float top-1 agreement is 0.75).
+        # Internal state measured 0.979 before its logits took the window file's scale by signature.
+        assert difference < 1e-6 and agreement >= 0.995, (state, difference, agreement)
 
 
 def test_bad_arguments(files, tmp_path):
@@ -155,3 +167,21 @@ def test_bad_arguments(files, tmp_path):
         StreamingRunner(to_tflite(stream.model, str(tmp_path / "window.tflite")))
     with pytest.raises(ValueError, match="320 samples"):
         StreamingRunner(paths["external", None]).step(np.zeros(100, np.float32))
+
+
+@pytest.mark.slow
+def test_bc_resnet_with_swish_converts_in_both_state_modes(recording, tmp_path):
+    # Keras' swish carries a custom gradient that the converter's own SavedModel export failed on:
+    # external state then lost its "step" signature and internal state did not convert at all.
+    from tfaudio.models import build
+
+    model = build("bc_resnet", 12, width=1, time_padding="valid", time_dilations=[1, 1, 1, 1], input_norm=None,
+                  frame_step_seconds=0.02)  # fmt: skip
+    stream = StreamingModel(model)
+    audio = recording[:20000]
+    hops, windows = sliding_windows(stream, audio)
+    expected = model.predict(windows, verbose=0)
+    for state in ("external", "internal"):
+        path = to_streaming_tflite(stream, str(tmp_path / f"{state}.tflite"), state=state)
+        _, logits = _run(path, audio)
+        np.testing.assert_allclose(logits[hops], expected, atol=ATOL, rtol=0)

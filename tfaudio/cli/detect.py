@@ -176,13 +176,19 @@ def _microphone(sample_rate, hop_samples):
     blocks = queue.Queue()
 
     def callback(indata, frames, time, status):
+        if status:  # e.g. "input overflow": samples were lost
+            print(f"microphone: {status}", file=sys.stderr)
         blocks.put(indata[:, 0].copy())
 
     print("listening (Ctrl-C to stop)", file=sys.stderr)
     with sounddevice.InputStream(samplerate=sample_rate, channels=1, dtype="float32", blocksize=hop_samples,
-                                 callback=callback):
+                                 callback=callback) as stream:
         try:
             while True:
-                yield blocks.get()
+                try:
+                    yield blocks.get(timeout=0.1)
+                except queue.Empty:
+                    if not stream.active:  # the device stopped (unplugged, or the stream ended)
+                        return
         except KeyboardInterrupt:
             return

@@ -12,6 +12,8 @@ from tfaudio.clip import clip_samples
 # Blocks per stage and the stages whose first block halves the frequency axis.
 _STAGE_BLOCKS = (2, 2, 4, 4)
 _STRIDED_STAGES = (1, 2)
+# Dilation of each stage's temporal depthwise conv in the reference.
+_TIME_DILATIONS = (1, 2, 4, 8)
 # Channels as multiples of the base width 8 * width: head, the four stages, classifier.
 _CHANNEL_FACTORS = (2, 1, 1.5, 2, 2.5, 4)
 
@@ -73,8 +75,15 @@ class BCResNet(Task):
         time_padding: "same" (the reference) or "causal" (time padded in the
             past only, frames not centred: streamable one hop per call with
             outputs equal to the whole-window model's on the first window);
-            "valid" (no time padding; needs clips longer than the 116-frame
-            receptive field, 1.16 s at a 10 ms hop). Defaults to "same".
+            "valid" (no time padding, so a stream equals the whole-window model
+            at every hop; needs more frames than the receptive field: 116 with
+            the reference dilations, 1.16 s at a 10 ms hop). Defaults to "same".
+        time_dilations: four ints. Dilation of the temporal depthwise conv in
+            each stage, or None for the reference's (1, 2, 4, 8). Defaults to
+            None. `[1, 1, 1, 1]` with `time_padding="valid"` fits a 1 s clip at a
+            20 ms hop (32 of its 49 frames consumed), and its int8 stream rounds
+            as the whole-window int8 file does (TFLite lowers a dilated conv of a
+            whole window to SPACE_TO_BATCH_ND + conv + BATCH_TO_SPACE_ND).
         **kwargs: `keras.Model` arguments (`name`, ...).
 
     Input shape:
@@ -103,6 +112,7 @@ class BCResNet(Task):
         dropout=0.1,
         input_norm="peak",
         time_padding="same",
+        time_dilations=None,
         **kwargs,
     ):
         if not isinstance(num_classes, int) or num_classes < 1:
@@ -112,6 +122,15 @@ class BCResNet(Task):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
         kws_frontend.validate(input_norm, time_padding, num_mel_bins, frame_length_seconds, frame_step_seconds)
+        dilations = _TIME_DILATIONS if time_dilations is None else time_dilations
+        dilations = tuple(dilations) if isinstance(dilations, (list, tuple)) else None
+        if dilations is None or len(dilations) != len(_STAGE_BLOCKS) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in dilations
+        ):
+            raise ValueError(
+                f"`time_dilations` must be {len(_STAGE_BLOCKS)} positive ints, one per stage. "
+                f"Received: time_dilations={time_dilations!r}"
+            )
         # Frequency sizes the blocks see: after the head's stride 2, then after each strided stage.
         sizes = [-(-num_mel_bins // 2)]
         for _ in _STRIDED_STAGES:
@@ -123,8 +142,9 @@ class BCResNet(Task):
             )
         samples = clip_samples(sample_rate, clip_seconds)
         if time_padding == "valid":
-            # Frames the unpadded time convolutions consume: head 4, dilated blocks 2 * (2*1 + 2*2 + 4*4 + 4*8), classifier 4.
-            consumed = 4 + 2 * sum(n * 2**stage for stage, n in enumerate(_STAGE_BLOCKS)) + 4
+            # Frames the unpadded time convolutions consume: head 4, each block 2 * its dilation, classifier 4
+            # (116 with the reference dilations: 4 + 2 * (2*1 + 2*2 + 4*4 + 4*8) + 4).
+            consumed = 4 + 2 * sum(n * d for n, d in zip(_STAGE_BLOCKS, dilations)) + 4
             frame_length = int(round(frame_length_seconds * sample_rate))
             frames = 1 + (samples - 2 ** int(math.ceil(math.log2(frame_length)))) // int(round(frame_step_seconds * sample_rate))
             if frames <= consumed:
@@ -154,7 +174,7 @@ class BCResNet(Task):
             aux_2d = x
             # f1: average over frequency, temporal depthwise conv, pointwise conv (1-D).
             x = keras.layers.AveragePooling2D((1, int(x.shape[2])), name=f"{name}_freq_avg")(x)
-            dilation = 2**stage
+            dilation = dilations[stage]
             x = kws_frontend.conv2d(
                 x, None, (3, 1), dilation_rate=(dilation, 1), time_padding=pad, name=f"{name}_time_dwconv"
             )

@@ -11,6 +11,8 @@ the ranges they see in use). The file's "tfaudio" metadata says how to drive it 
 `tfaudio.streaming.StreamingRunner`).
 """
 
+import shutil
+import tempfile
 import warnings
 
 import numpy as np
@@ -133,9 +135,14 @@ def to_streaming_tflite(
     num_states = len(stream.state_specs)
     pairs = _calibration_hops(stream, representative_audio, max_calibration_hops) if quantize == "int8" else None
 
+    # The converter goes through a SavedModel (signature names, resource variables); saved here without
+    # custom gradients, which its own save keeps and then fails on (Keras' swish captures its beta, so
+    # bc_resnet lost its signatures in external state and did not convert in internal state).
+    saved = tempfile.mkdtemp(prefix="tfaudio_streaming_")
     if state == "external":
         module = _ExternalState(frozen, structure, stream)
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([module.step.get_concrete_function()], module)
+        _save(module, saved, {"step": module.step.get_concrete_function()})
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=["step"])
         if pairs is not None:
 
             def representative():
@@ -146,9 +153,8 @@ def to_streaming_tflite(
 
     else:
         module = _InternalState(frozen, structure, stream)
-        converter = tf.lite.TFLiteConverter.from_concrete_functions(
-            [module.step.get_concrete_function(), module.reset.get_concrete_function()], module
-        )
+        _save(module, saved, {"step": module.step.get_concrete_function(), "reset": module.reset.get_concrete_function()})
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=["step", "reset"])
         converter.experimental_enable_resource_variables = True
         if pairs is not None:
 
@@ -178,8 +184,14 @@ def to_streaming_tflite(
                 calibrated = calibration.calibrate(converter)  # exact ranges of the tensors the window model lacks
                 reference = _window_int8(stream, representative_audio, like, max_calibration_hops)
                 ranges = calibration.ranges_like(calibrated, reference, scope=stream.model.name)
+                # The logits by signature, not by name: the internal-state graph names them after its
+                # variable-assigning wrapper, so the name match above misses them.
+                logits = _signature_output(calibrated, "step", "logits")
+                if logits is not None:
+                    ranges[logits] = _output_range(reference)
                 calibrated = calibration.with_ranges(calibrated, ranges)
-                flatbuffer = calibration.quantize(calibrated, converter, int8_io=int8_io)
+                flatbuffer = calibration.quantize(calibrated, converter, int8_io=int8_io,
+                                                  variable_quantization=state == "internal")
             else:
                 flatbuffer = converter.convert()
     except Exception as e:  # the converter raises ConverterError and friends
@@ -188,6 +200,8 @@ def to_streaming_tflite(
             f"The streaming model cannot be converted to TFLite with builtin ops only (state={state!r}, "
             f"quantize={quantize!r}). Offending ops: {', '.join(ops) or 'see below'}.\n{e}"
         ) from e
+    finally:
+        shutil.rmtree(saved, ignore_errors=True)
 
     metadata = {
         "streaming": {
@@ -206,6 +220,11 @@ def to_streaming_tflite(
         metadata["labels"] = [str(x) for x in labels]
     flatbuffer = write_metadata(flatbuffer, metadata)
     return write_bytes(path, flatbuffer)
+
+
+def _save(module, folder, signatures):
+    tf.saved_model.save(module, folder, signatures=signatures,
+                        options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))  # fmt: skip
 
 
 def _window_int8(stream, audio, like, max_windows):
@@ -231,6 +250,42 @@ def _window_int8(stream, audio, like, max_windows):
                          representative_data=np.stack(windows[::step]), max_representative_examples=200)  # fmt: skip
         with open(path, "rb") as f:
             return f.read()
+
+
+def _signature_output(flatbuffer, key, name):
+    """(subgraph, tensor) of output `name` of signature `key` (or of the only signature) in a `.tflite` flatbuffer, or None."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    root = schema.Model.GetRootAs(flatbuffer, 0)
+    signatures = [root.SignatureDefs(i) for i in range(root.SignatureDefsLength())]
+    for signature in signatures:
+        if signature.SignatureKey().decode() == key or len(signatures) == 1:
+            for j in range(signature.OutputsLength()):
+                output = signature.Outputs(j)
+                if output.Name().decode() == name:
+                    return signature.SubgraphIndex(), output.TensorIndex()
+    return None
+
+
+def _output_range(quantized):
+    """(min, max) of the int8 values behind the only output of a full-int8 `.tflite` (before its DEQUANTIZE)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    root = schema.Model.GetRootAs(quantized, 0)
+    graph = root.Subgraphs(0)
+    tensor = graph.Outputs(0)
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        code = root.OperatorCodes(op.OpcodeIndex())
+        kind = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if op.Outputs(0) == tensor and kind == schema.BuiltinOperator.DEQUANTIZE:
+            tensor = op.Inputs(0)
+            break
+    q = graph.Tensors(tensor).Quantization()
+    if graph.Tensors(tensor).Type() != schema.TensorType.INT8 or q is None or q.ScaleLength() != 1:
+        raise ValueError("The reference file's output is not a per-tensor int8 value.")
+    scale, zero_point = float(q.ScaleAsNumpy()[0]), int(q.ZeroPointAsNumpy()[0])
+    return (-128 - zero_point) * scale, (127 - zero_point) * scale
 
 
 def _outputs(frozen, structure, args):
