@@ -11,3 +11,14 @@ def write_results(out, name, results, lines):
     with open(os.path.join(out, f"{name}.md"), "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
+
+
+def cpu_allocator():
+    """TensorFlow's CPU allocator in this process: "BFC" (what `import tfaudio` asks for) or "default"."""
+    import tensorflow as tf
+
+    try:
+        tf.config.experimental.get_memory_info("CPU:0")  # only the BFC allocator keeps statistics
+    except ValueError:
+        return "default"
+    return "BFC"

@@ -34,6 +34,7 @@ import tensorflow as tf  # noqa: E402
 tf.config.threading.set_intra_op_parallelism_threads(1)
 tf.config.threading.set_inter_op_parallelism_threads(1)
 
+from benchmarks._results import cpu_allocator  # noqa: E402
 from tfaudio.backend import keras  # noqa: E402
 from tfaudio.export import TFLiteModel, tflite_op_names, to_tflite  # noqa: E402
 from tfaudio.layers import LogMelSpectrogram  # noqa: E402
@@ -209,6 +210,7 @@ def main():
     )
 
     results, cpu_results = best_rates(runners, args.repeats)
+    allocator = cpu_allocator()  # one process: tfaudio, librosa and kapre all run on it
     librosa_rate = results["librosa (one clip at a time)"]
     kapre_rate = results.get("kapre keras graph (batch 32)")
     librosa_cpu = cpu_results["librosa (one clip at a time)"]
@@ -232,6 +234,7 @@ def main():
         "versions": dict(tensorflow=tf.__version__, keras=keras.__version__, librosa=librosa_version,
                          kapre=kapre_version, python=platform.python_version()),
         "machine": dict(processor=platform.processor() or platform.machine(), cpu_count=os.cpu_count()),
+        "tf_cpu_allocator": allocator,
         "results": rows,
         "tflite_sizes_bytes": sizes,
         "int8_error_db": int8_error,
@@ -247,7 +250,8 @@ def main():
         f"num_mel_bins={NUM_MEL_BINS}; one thread everywhere; best of {args.repeats} interleaved passes (shared machine: absolute rates are noisy, compare within a run). "
         f"TF {tf.__version__}, librosa {librosa_version}, kapre {kapre_version}. Command: `python benchmarks/frontend_speed.py "
         f"--clips {args.clips} --repeats {args.repeats}`; run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
+        f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; TF CPU allocator {allocator} "
+        "(`import tfaudio` asks for BFC before the first tensor; kapre runs in the same process, on the same one).",
         "",
         "Columns: clips per CPU second (this process's CPU time: steady under load) and per wall second.",
         "",

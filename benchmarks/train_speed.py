@@ -43,6 +43,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks._results import cpu_allocator  # noqa: E402
 from benchmarks.kws import MODELS as KWS_MODELS  # noqa: E402
 
 SAMPLE_RATE = 16000
@@ -164,7 +165,8 @@ def write_markdown(meta, rows, path):
     lines = [
         "# Training throughput: `tfaudio train` vs plain Keras on NumPy arrays (same model, same run)",
         "",
-        f"Machine: {meta['machine']}; {meta['date']}; commands: "
+        f"Machine: {meta['machine']}; TF CPU allocator {meta.get('tf_cpu_allocator', 'not recorded')} for every "
+        f"variant (one process); {meta['date']}; commands: "
         + "; ".join(f"`{c}`" for c in meta.get("earlier_commands", []) + [meta["command"]]) + ".",
         f"Training + validation clips of Speech Commands (1 s, 16 kHz) per row, batch {BATCH_SIZE}, epochs of which "
         "the first (tracing, cache fill) is excluded; validation and callbacks included. clips/s wall (clips/s per "
@@ -257,6 +259,7 @@ def main(argv=None):
                     row[f"{variant}_over_plain_cpu"] = row[variant]["clips_per_s_cpu"] / row["plain"]["clips_per_s_cpu"]
                     row[f"{variant}_over_plain_wall"] = row[variant]["clips_per_s_wall"] / row["plain"]["clips_per_s_wall"]
             rows.append(row)
+            meta["tf_cpu_allocator"] = cpu_allocator()  # all variants share this process, so its allocator
             os.makedirs(args.out, exist_ok=True)
             with open(json_path, "w", encoding="utf-8") as f:
                 json.dump({"meta": meta, "rows": rows}, f, indent=2)

@@ -137,7 +137,7 @@ def test_main_job_on_fsdd_trains_at_8_khz_with_the_digits_recipe(monkeypatch, tm
         return config_from_args(build_parser().parse_args(["train", *run_cli._train_arguments(args, args.data)]))
 
     c = config()
-    assert c.sample_rate == 8000 and c.speed_perturbation == 0.3 and c.noise and c.equalizer_db == 6.0
+    assert c.sample_rate == 8000 and c.speed_perturbation == 0.15 and c.noise and c.equalizer_db == 6.0
     assert (c.min_snr_db, c.max_snr_db, c.gain_db) == (5.0, 40.0, 6.0)
     assert c.background_noise_dir == str(speech_commands / "_silence_")  # recorded noise, never a digit clip
     assert c.spec_augment and c.overrides == {"width": 2, "frame_step_seconds": 0.02}  # the main job's model, recipe
@@ -150,7 +150,7 @@ def test_main_job_on_fsdd_trains_at_8_khz_with_the_digits_recipe(monkeypatch, tm
     monkeypatch.setattr("tfaudio.data.download.local_speech_commands_roots", lambda: [])
     monkeypatch.setenv("TFAUDIO_CACHE", str(tmp_path / "cache"))
     c = config()
-    assert c.background_noise_dir is None and c.speed_perturbation == 0.3
+    assert c.background_noise_dir is None and c.speed_perturbation == 0.15
     # Other data keeps 16 kHz and no extra augmentation.
     args = build_parser().parse_args(["run", "--data", "folder:words"])
     c = config_from_args(build_parser().parse_args(["train", *run_cli._train_arguments(args, args.data)]))

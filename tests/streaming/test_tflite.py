@@ -167,3 +167,21 @@ def test_bad_arguments(files, tmp_path):
         StreamingRunner(to_tflite(stream.model, str(tmp_path / "window.tflite")))
     with pytest.raises(ValueError, match="320 samples"):
         StreamingRunner(paths["external", None]).step(np.zeros(100, np.float32))
+
+
+@pytest.mark.slow
+def test_bc_resnet_with_swish_converts_in_both_state_modes(recording, tmp_path):
+    # Keras' swish carries a custom gradient that the converter's own SavedModel export failed on:
+    # external state then lost its "step" signature and internal state did not convert at all.
+    from tfaudio.models import build
+
+    model = build("bc_resnet", 12, width=1, time_padding="valid", time_dilations=[1, 1, 1, 1], input_norm=None,
+                  frame_step_seconds=0.02)  # fmt: skip
+    stream = StreamingModel(model)
+    audio = recording[:20000]
+    hops, windows = sliding_windows(stream, audio)
+    expected = model.predict(windows, verbose=0)
+    for state in ("external", "internal"):
+        path = to_streaming_tflite(stream, str(tmp_path / f"{state}.tflite"), state=state)
+        _, logits = _run(path, audio)
+        np.testing.assert_allclose(logits[hops], expected, atol=ATOL, rtol=0)

@@ -11,6 +11,8 @@ the ranges they see in use). The file's "tfaudio" metadata says how to drive it 
 `tfaudio.streaming.StreamingRunner`).
 """
 
+import shutil
+import tempfile
 import warnings
 
 import numpy as np
@@ -133,9 +135,14 @@ def to_streaming_tflite(
     num_states = len(stream.state_specs)
     pairs = _calibration_hops(stream, representative_audio, max_calibration_hops) if quantize == "int8" else None
 
+    # The converter goes through a SavedModel (signature names, resource variables); saved here without
+    # custom gradients, which its own save keeps and then fails on (Keras' swish captures its beta, so
+    # bc_resnet lost its signatures in external state and did not convert in internal state).
+    saved = tempfile.mkdtemp(prefix="tfaudio_streaming_")
     if state == "external":
         module = _ExternalState(frozen, structure, stream)
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([module.step.get_concrete_function()], module)
+        _save(module, saved, {"step": module.step.get_concrete_function()})
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=["step"])
         if pairs is not None:
 
             def representative():
@@ -146,9 +153,8 @@ def to_streaming_tflite(
 
     else:
         module = _InternalState(frozen, structure, stream)
-        converter = tf.lite.TFLiteConverter.from_concrete_functions(
-            [module.step.get_concrete_function(), module.reset.get_concrete_function()], module
-        )
+        _save(module, saved, {"step": module.step.get_concrete_function(), "reset": module.reset.get_concrete_function()})
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=["step", "reset"])
         converter.experimental_enable_resource_variables = True
         if pairs is not None:
 
@@ -194,6 +200,8 @@ def to_streaming_tflite(
             f"The streaming model cannot be converted to TFLite with builtin ops only (state={state!r}, "
             f"quantize={quantize!r}). Offending ops: {', '.join(ops) or 'see below'}.\n{e}"
         ) from e
+    finally:
+        shutil.rmtree(saved, ignore_errors=True)
 
     metadata = {
         "streaming": {
@@ -212,6 +220,11 @@ def to_streaming_tflite(
         metadata["labels"] = [str(x) for x in labels]
     flatbuffer = write_metadata(flatbuffer, metadata)
     return write_bytes(path, flatbuffer)
+
+
+def _save(module, folder, signatures):
+    tf.saved_model.save(module, folder, signatures=signatures,
+                        options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))  # fmt: skip
 
 
 def _window_int8(stream, audio, like, max_windows):
