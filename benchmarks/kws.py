@@ -277,8 +277,9 @@ def write_markdown(meta, rows, path):
         "Notes: MACs from the float TFLite graph at batch 1, frontend included. Latency on 2 shared cores",
         "(other jobs running): indicative. The tutorial's STFT has no TFLite builtin form (no TFLite columns).",
         "The model after the last epoch is scored; nothing is selected on the test fold.",
-        "Epochs are a CPU budget (2 cores shared by 8 jobs, load ~18), not convergence: the validation accuracy",
-        "per epoch is in the JSON (`history_val_accuracy`). Ablation rows (`ablation:*`) are Keras accuracy only.",
+        "Epochs are a CPU budget on the 2 shared cores, not convergence: the validation accuracy per epoch is in the",
+        "JSON (`history_val_accuracy`). Ablation rows (`ablation:*`) are Keras accuracy on their folds only; their",
+        "\"vs tutorial\" compares with the tutorial's mean over its folds.",
         "",
     ]
     with open(path, "w", encoding="utf-8") as f:
