@@ -72,3 +72,18 @@ def test_background_noise_needs_a_source():
     # The recipe's "auto" mixes noise only where the data has its own: none for FSDD.
     auto = TrainConfig(model="ds_cnn", data="fsdd:somewhere", background_noise="auto")
     assert waveform_augmentations(auto) == []
+
+
+def test_every_augmentation_draws_from_its_own_seed():
+    """Two layers with one seed draw the same numbers: their choices would move together in every batch."""
+    root = _kws.speech_commands_root()
+    if not (root / "_silence_").is_dir():
+        pytest.skip(f"Speech Commands not found at {root}")
+    config = TrainConfig(
+        model="ds_cnn", data=f"speech_commands:{root}?split=speaker_fold:1/3", background_noise=True,
+        speed_perturbation=0.1, equalizer_db=6.0, time_shift_seconds=0.1, gain_db=6.0, noise=True, seed=3,
+    )  # fmt: skip
+    layers = waveform_augmentations(config)
+    assert len(layers) == 6, [layer.name for layer in layers]
+    seeds = {layer.name: layer.seed for layer in layers}
+    assert len(set(seeds.values())) == len(seeds), seeds

@@ -51,7 +51,7 @@ def waveform_augmentations(config):
         from tfaudio.layers.speed_perturbation import SpeedPerturbation
 
         x = config.speed_perturbation
-        layers.append(SpeedPerturbation(1 - x, 1 + x, probability=p, seed=config.seed + 5, name="speed_perturbation"))
+        layers.append(SpeedPerturbation(1 - x, 1 + x, probability=p, seed=config.seed + 7, name="speed_perturbation"))
     if config.equalizer_db:
         from tfaudio.layers.random_equalizer import RandomEqualizer
 
