@@ -221,9 +221,9 @@ class LogMelSpectrogram(keras.layers.Layer):
         dtype = self.compute_dtype
         x = tf.cast(inputs, dtype)
         x = stft_ops.pad_signal(x, *self._padding, pad_mode=self.pad_mode)
-        if not self.trainable and not stft_ops.builtin_ops_only_enabled():
-            return self._fft_log_mel(x, dtype)
         mel_kernel = tf.cast(self.mel_kernel, dtype)
+        if not self.trainable and not stft_ops.builtin_ops_only_enabled():
+            return self._clamp(self._fft_log_mel(x, mel_kernel, dtype))
         dft_kernel = tf.cast(self.dft_kernel, dtype)
 
         # (dft, amplitude scale) paths: the plain DFT, then per gain stage the DFT in units of its
@@ -243,25 +243,18 @@ class LogMelSpectrogram(keras.layers.Layer):
             out = mel if out is None else tf.maximum(out, mel)
         return self._clamp(out)
 
-    def _fft_log_mel(self, padded, dtype):
-        """The training path: rfft power of the DFT path's frames, mel, log and clamp (one path, no gain stages)."""
+    def _fft_log_mel(self, padded, mel_kernel, dtype):
+        """The training path: rfft power of the DFT path's frames, mel, log (one path, no gain stages)."""
         length = self.frame_length or self.fft_length
         frames = tf.signal.frame(padded, length, self.frame_step)
         spec = stft_ops.fft_power(frames * tf.constant(self._window, dtype), self.fft_length)
-        if self.power != 2:
+        if self.power == 2:
+            # Rows 0 .. bins-1 of the folded kernel are the mel bank itself (the real channels).
+            mel_kernel = mel_kernel[: stft_ops.num_freq_bins(self.fft_length)]
+        else:
             spec = tf.sqrt(spec) if self.power == 1 else tf.pow(spec, self.power / 2.0)
-        # Rows 0 .. bins-1 of the folded kernel (power == 2) are the mel bank itself. tensordot is a
-        # 2-D MatMul: a [batch, frames, bins] BatchMatMulV2 by a shared matrix ran about 2x slower.
-        bank = tf.cast(self.mel_kernel, dtype)[: stft_ops.num_freq_bins(self.fft_length)]
-        mel = tf.tensordot(spec, bank, axes=1)
-        if self.log is None:
-            return mel
-        if self.top_db is None or dtype not in ("float32", "float64"):  # the factor below is 0 in float16
-            return self._clamp(self._log(mel, dtype))
-        # The top_db clamp before the log: max(log(m), log(peak) - top) == log(max(m, peak * 10**(-top_db / 10)))
-        # (the same factor in nepers for log="log"): one pass over the mels instead of three.
-        peak = tf.reduce_max(mel, axis=[1, 2], keepdims=True)
-        return self._log(tf.maximum(mel, peak * (10.0 ** (-self.top_db / 10.0))), dtype)
+        mel = tf.matmul(spec, mel_kernel)
+        return self._log(mel, dtype) if self.log is not None else mel
 
     def _clamp(self, out):
         if self.log is not None and self.top_db is not None:
