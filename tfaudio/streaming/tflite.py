@@ -268,24 +268,14 @@ def _signature_output(flatbuffer, key, name):
 
 
 def _output_range(quantized):
-    """(min, max) of the int8 values behind the only output of a full-int8 `.tflite` (before its DEQUANTIZE)."""
-    from ai_edge_litert import schema_py_generated as schema
+    """(min, max) of the int8 values behind the only output of a full-int8 `.tflite` (from `calibration.int8_ranges`)."""
+    from ai_edge_litert.interpreter import Interpreter
 
-    root = schema.Model.GetRootAs(quantized, 0)
-    graph = root.Subgraphs(0)
-    tensor = graph.Outputs(0)
-    for i in range(graph.OperatorsLength()):
-        op = graph.Operators(i)
-        code = root.OperatorCodes(op.OpcodeIndex())
-        kind = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        if op.Outputs(0) == tensor and kind == schema.BuiltinOperator.DEQUANTIZE:
-            tensor = op.Inputs(0)
-            break
-    q = graph.Tensors(tensor).Quantization()
-    if graph.Tensors(tensor).Type() != schema.TensorType.INT8 or q is None or q.ScaleLength() != 1:
-        raise ValueError("The reference file's output is not a per-tensor int8 value.")
-    scale, zero_point = float(q.ScaleAsNumpy()[0]), int(q.ZeroPointAsNumpy()[0])
-    return (-128 - zero_point) * scale, (127 - zero_point) * scale
+    name = Interpreter(model_content=bytes(quantized)).get_output_details()[0]["name"]
+    ranges = calibration.int8_ranges(quantized)
+    if name not in ranges:
+        raise ValueError(f"The reference file's output {name!r} is not a per-tensor int8 value.")
+    return ranges[name]
 
 
 def _outputs(frozen, structure, args):
