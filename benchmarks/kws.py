@@ -270,7 +270,11 @@ def write_markdown(meta, rows, path):
             gap = f"{(r['tflite_int8_accuracy'] - r['tflite_float_accuracy']) * 100:+.1f}"
         lift = "-"
         if tutorial is not None and r is not tutorial:
-            lift = f"{(r['keras_accuracy'] - tutorial['keras_accuracy']) * 100:+.1f}"
+            # Against the tutorial on the row's own folds when it has them all, else its mean over its folds.
+            per_fold = dict(zip(tutorial["folds"], tutorial["keras_accuracy_per_fold"]))
+            same = [per_fold[f] for f in r["folds"] if f in per_fold]
+            peer = float(np.mean(same)) if len(same) == len(r["folds"]) else tutorial["keras_accuracy"]
+            lift = f"{(r['keras_accuracy'] - peer) * 100:+.1f}"
         lines.append(
             f"| {r['model']} | {r.get('recipe') or 'tutorial'} | {','.join(map(str, r['folds']))} | {epochs} | {num(r, 'params', 1e3, '.1f', 'K')} "
             f"| {num(r, 'macs', 1e6, '.1f', 'M')} | {pct(r, 'keras_accuracy')} | {pct(r, 'tflite_float_accuracy')} "
@@ -283,9 +287,12 @@ def write_markdown(meta, rows, path):
         "(other jobs running): indicative. The tutorial's STFT has no TFLite builtin form (no TFLite columns).",
         "The model after the last epoch is scored; nothing is selected on the test fold.",
         "Epochs are a CPU budget on the 2 shared cores, not convergence: the validation accuracy per epoch is in the",
-        "JSON (`history_val_accuracy`). Ablation rows (`ablation:*`) are Keras accuracy on their folds only; their",
-        "\"vs tutorial\" compares with the tutorial's mean over its folds. A row whose folds column is not 1,2,3",
-        "is the mean of those folds only (the CPU budget did not reach the others), not a 3-fold figure.",
+        "JSON (`history_val_accuracy`). Ablation rows (`ablation:*`) are Keras accuracy on their folds only.",
+        "\"vs tutorial\" is Keras accuracy minus the tutorial's on the same folds. A row whose folds column is not",
+        "1,2,3 is the mean of those folds only (the CPU budget did not reach the others), not a 3-fold figure.",
+        "Models (registry name and arguments): " + "; ".join(
+            f"{name} = `{MODELS[name][0]}({', '.join(f'{k}={v!r}' for k, v in MODELS[name][1].items())})`"
+            for name in dict.fromkeys(r["model"] for r in rows) if name in MODELS) + ".",
         "",
     ]
     with open(path, "w", encoding="utf-8") as f:
