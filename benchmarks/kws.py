@@ -406,7 +406,8 @@ def main(argv=None):
                 extra = dict(extra)
                 epochs = extra.pop("epochs", args.epochs)
                 base = args.recipe if export else "kws"  # ablation variants are changes to the KWS recipe
-                folder = f"{model}_fold{fold}" + ("" if export else "_" + recipe.replace(":", "_"))
+                # One folder per (model, fold, recipe): train() resumes from a folder's checkpoint.
+                folder = f"{model}_fold{fold}" + ("" if recipe == "kws" else "_" + recipe.replace(":", "_"))
                 record = run_tfaudio(model, fold, args.data, epochs, base, extra, workdir, export=export, folder=folder)
                 record["recipe"] = recipe
             print(json.dumps(record), flush=True)
