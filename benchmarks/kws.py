@@ -292,6 +292,7 @@ def write_markdown(meta, rows, path):
         "1,2,3 is the mean of those folds only (the CPU budget did not reach the others), not a 3-fold figure.",
         "Models (registry name and arguments): " + "; ".join(
             f"{name} = `{MODELS[name][0]}({', '.join(f'{k}={v!r}' for k, v in MODELS[name][1].items())})`"
+            + (f" trained with {', '.join(f'{k}={v!r}' for k, v in MODELS[name][3].items())}" if MODELS[name][3] else "")
             for name in dict.fromkeys(r["model"] for r in rows) if name in MODELS) + ".",
         "",
     ]
