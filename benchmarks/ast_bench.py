@@ -149,7 +149,7 @@ def part_train(args, results):
     with tempfile.TemporaryDirectory() as tmp:
         model.save(args.save or os.path.join(tmp, "ast_small.keras"))
         tflite = score_variants(
-            model, x_test, y_test, calib, tmp, name="ast_small", quantizations=(None, "int8"), runs=30
+            model, x_test, y_test, calib, tmp, name="ast_small", quantizations=(None, "int8", "int8_mixed"), runs=30
         )
     key = f"train_fsdd_8k_floor_{args.mel_floor:g}" + ("_8bit_augment" if args.int8_input_augment else "")
     results[key] = {
