@@ -121,6 +121,28 @@ def _float_movement(ops, tensors, keep, interpreter):
     return candidates
 
 
+@contextlib.contextmanager
+def single_stage_fbanks(model):
+    """While tracing for "int8_mixed": `KaldiFbank` layers without their int8 gain stages.
+
+    The fbank runs in float there, where the stages change nothing (a staged path's energy is at
+    most the plain path's, and the paths merge with a maximum: see `KaldiFbank`'s `gain_stages`)
+    but cost two more DFT convolutions and their float weights (0.5 MB of the small AST's file).
+    """
+    layers = [
+        layer for layer in model._flatten_layers(include_self=False, recursive=True)
+        if type(layer).__name__ == "KaldiFbank" and getattr(layer, "_stage_clips", None)
+    ]
+    saved = [layer._stage_clips for layer in layers]
+    for layer in layers:
+        layer._stage_clips = []
+    try:
+        yield
+    finally:
+        for layer, clips in zip(layers, saved):
+            layer._stage_clips = clips
+
+
 def _subtract_form_call(original):
     def call(self, inputs, *args, **kwargs):
         import tensorflow as tf

@@ -201,8 +201,14 @@ def to_tflite(
     # Keras 3 variables are not frozen by the converter on their own (it leaves
     # READ_VARIABLE ops behind), so fold them into constants first.
     # Traced inside builtin_ops_only(): spectrogram layers take their DFT path, not the FFT.
-    # int16x8: layer norms traced without NEG / SQUARED_DIFFERENCE, which have no 16x8 kernels.
-    with builtin_ops_only(), (mixed.subtract_form_layer_norm() if quantize == "int16x8" else contextlib.nullcontext()):
+    # int16x8: layer norms traced without NEG / SQUARED_DIFFERENCE, which have no 16x8 kernels;
+    # int8_mixed: float fbanks without the gain stages that only int8 needs.
+    with contextlib.ExitStack() as tracing:
+        tracing.enter_context(builtin_ops_only())
+        if quantize == "int16x8":
+            tracing.enter_context(mixed.subtract_form_layer_norm())
+        if quantize == "int8_mixed":
+            tracing.enter_context(mixed.single_stage_fbanks(model))
         concrete = _serving_function(model, batch_size, softmax=softmax).get_concrete_function()
     frozen = convert_variables_to_constants_v2(concrete)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
