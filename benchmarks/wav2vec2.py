@@ -116,7 +116,8 @@ def part_finetune(args, results):
     with tempfile.TemporaryDirectory() as tmp:
         tflite = score_variants(
             model, x_test, y_test, calib, tmp,
-            name="w2v_small", quantizations=(None, "dynamic", "int8", "int8_mixed", "int16x8"), runs=20, keep_going=True,
+            name="w2v_small", quantizations=(None, "dynamic", "int8", "int8_mixed", "int16x8"), runs=20,
+            keep_going=True,
         )
     results["finetune_fsdd_16k"] = {
         "config": overrides,
@@ -293,7 +294,12 @@ def write_markdown(results, path):
         "  changes no prediction but removes the slow int8 kernels.",
         "- int16x8 converts since this session (layer norms traced in SUB/MUL form: Keras' form emits NEG and",
         "  SQUARED_DIFFERENCE, which have no 16x8 kernels) and keeps accuracy, but runs on TFLite's",
-        "  reference kernels, ~100x slower than float.",
+        "  reference kernels, 30-100x slower than float (two runs).",
+        "- Speed of `int8_mixed` here: about float's (CPU time 0.96x float when the files were timed",
+        "  interleaved, 1.97 vs 2.05 ms; 1.12x in the profile above), 1.2-1.9x faster than full int8. The",
+        "  convolutions dominate this small model, and XNNPACK's int8 convs are no faster than its float",
+        "  ones on this AVX2 CPU (no VNNI). The int8 weights make the file 0.56x float's (the feature",
+        "  encoder's float weights are most of the rest).",
         "- p50 columns are wall time on the shared machine; the profile's whole-model CPU times are the",
         "  steadier comparison of the files.",
         "- Pretraining losses are sums over the masked frames of a batch: per masked frame the contrastive",

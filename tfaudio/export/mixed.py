@@ -83,7 +83,8 @@ def float_nodes(calibrated, model):
         elif kind == "CONV_2D" and len(inputs) > 1:  # filter [out, height, width, in]
             if tensors[inputs[1]]["shape"][-1] == 1:
                 keep.add(n)
-        if scope is not None and any(scope.search(part) for i in op["outputs"] for part in tensors[i]["name"].split(";")):
+        names = [part for i in op["outputs"] for part in tensors[i]["name"].split(";")]
+        if scope is not None and any(scope.search(name) for name in names):
             keep.add(n)
     keep |= _float_movement(ops, tensors, keep, interpreter)
     return [tensors[i]["name"] for n in sorted(keep) for i in ops[n]["outputs"]]
