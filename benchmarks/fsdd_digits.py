@@ -112,7 +112,7 @@ def train_variant(name, epochs, workdir, fsdd_root, sc_root):
     return row
 
 
-def from_run(run_dir, name, sc_root):
+def from_run(run_dir, name, sc_root, description=None):
     """A `tfaudio run` folder: its Keras model and exports on the digits, its FSDD test figures and time."""
     summary = common.read_json(os.path.join(run_dir, "summary.json"))
     metrics = common.read_json(os.path.join(run_dir, "metrics.json"))
@@ -120,7 +120,7 @@ def from_run(run_dir, name, sc_root):
              "tflite_int8": os.path.join(run_dir, "export", "model_int8.tflite")}
     return {
         "variant": name,
-        "description": f"`tfaudio run` folder {os.path.basename(os.path.normpath(run_dir))}",
+        "description": description or f"`tfaudio run` folder {os.path.basename(os.path.normpath(run_dir))}",
         "train_command": summary.get("train_command"),
         "epochs": summary.get("epochs"),
         "fsdd_test_accuracy": round(summary["results"]["keras"]["accuracy"], 4),
@@ -170,6 +170,7 @@ def main():
     p.add_argument("--epochs", type=int, default=None, help="Epochs (`tfaudio run`'s default otherwise).")
     p.add_argument("--name", default=None, help="Row name (defaults to the variant, plus _eN with --epochs).")
     p.add_argument("--from-run", default=None, help="Evaluate a `tfaudio run --data fsdd:...` folder instead.")
+    p.add_argument("--description", default=None, help="The row's `what` for --from-run (how the run was made).")
     p.add_argument("--workdir", default=os.path.join(ROOT, "runs", "fsdd_digits"), help="Run folders of the rows.")
     p.add_argument("--fsdd", default=FSDD)
     p.add_argument("--speech-commands", default=SPEECH_COMMANDS)
@@ -182,7 +183,7 @@ def main():
             print(f"{name}: {description}")
         return 0
     if args.from_run:
-        row = from_run(args.from_run, args.name or "main_job_run", args.speech_commands)
+        row = from_run(args.from_run, args.name or "main_job_run", args.speech_commands, args.description)
     else:
         row = train_variant(args.variant, args.epochs, args.workdir, args.fsdd, args.speech_commands)
         row["variant"] = args.name or (args.variant + (f"_e{args.epochs}" if args.epochs else ""))
