@@ -43,7 +43,8 @@ def _dtypes(path):
 def test_int8_mixed_keeps_norms_attention_and_waveform_conv_float(transformer_and_data, tmp_path):
     model, calib, x = transformer_and_data
     mixed = to_tflite(model, str(tmp_path / "mixed.tflite"), quantize="int8_mixed", representative_data=calib)
-    full = to_tflite(model, str(tmp_path / "int8.tflite"), quantize="int8", representative_data=calib)
+    with pytest.warns(UserWarning, match="int8_mixed"):  # full int8 of a model with layer norms says what to use
+        full = to_tflite(model, str(tmp_path / "int8.tflite"), quantize="int8", representative_data=calib)
     assert_builtin_only(mixed)
     ops = _dtypes(mixed)
     kinds = {}
@@ -102,12 +103,41 @@ def test_int8_mixed_is_a_mode_of_the_api_and_the_cli(transformer_and_data, tmp_p
                   int8_io=True)  # fmt: skip
 
 
-def test_int8_mixed_runs_the_kaldi_fbank_in_float_without_gain_stages(tmp_path):
+def _tiny_ast(num_classes=3):
     from tfaudio.models import build
 
     keras.utils.set_random_seed(0)
-    model = build("ast_base", 3, sample_rate=8000, clip_seconds=0.5, hidden_dim=32, num_layers=1, num_heads=2,
-                  intermediate_dim=64, num_mel_bins=32)  # fmt: skip
+    return build("ast_base", num_classes, sample_rate=8000, clip_seconds=0.5, hidden_dim=32, num_layers=1,
+                 num_heads=2, intermediate_dim=64, num_mel_bins=32)  # fmt: skip
+
+
+def test_cli_exports_int8_mixed_calibrated_on_the_data(tmp_path):
+    import json
+
+    import soundfile as sf
+
+    from tfaudio.cli.main import main
+
+    rng = np.random.default_rng(0)
+    for label in ("no", "yes"):
+        for i in range(4):
+            (tmp_path / "words" / label).mkdir(parents=True, exist_ok=True)
+            sf.write(tmp_path / "words" / label / f"{i}.wav", 0.1 * rng.normal(size=4000), 8000, subtype="PCM_16")
+    model = _tiny_ast(num_classes=2)
+    model.save(tmp_path / "model.keras")
+    (tmp_path / "labels.json").write_text(json.dumps(["no", "yes"]))
+    out = tmp_path / "out" / "model_mixed.tflite"
+    argv = ["export", "--model", str(tmp_path / "model.keras"), "--quantize", "int8_mixed",
+            "--data", f"folder:{tmp_path / 'words'}?validation_split=0.25", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    ops = _dtypes(str(out))
+    assert ("LOG", "float32") in ops and ("FULLY_CONNECTED", "int8") in ops, ops
+    probabilities = TFLiteModel(str(out))(rng.normal(size=(2, 4000)).astype("float32") * 0.1)
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)  # labels: a standard classifier
+
+
+def test_int8_mixed_runs_the_kaldi_fbank_in_float_without_gain_stages(tmp_path):
+    model = _tiny_ast()
     assert model.fbank.gain_stages == 3
     rng = np.random.default_rng(0)
     clips = rng.normal(size=(40, 4000)).astype("float32") * rng.uniform(0.003, 0.3, (40, 1)).astype("float32")

@@ -34,7 +34,7 @@ FLOAT_OPS = ("SOFTMAX",)
 _MOVEMENT_OPS = ("RESHAPE", "EXPAND_DIMS", "SQUEEZE", "TRANSPOSE", "PAD", "PADV2", "STRIDED_SLICE", "SLICE")
 
 
-def _layer_names(model):
+def layer_names(model):
     """Names of the layers of `model` (nested ones too) whose class is in `FLOAT_LAYERS`."""
     layers = model._flatten_layers(include_self=False, recursive=True)
     return sorted({layer.name for layer in layers if type(layer).__name__ in FLOAT_LAYERS})
@@ -68,7 +68,7 @@ def float_nodes(calibrated, model):
 
     interpreter = Interpreter(model_content=bytes(calibrated))
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-    names = _layer_names(model)
+    names = layer_names(model)
     scope = re.compile(rf"(^|/)({'|'.join(map(re.escape, names))})(_\d+)?/") if names else None
     constant = _constant_tensors(calibrated)
     ops = interpreter._get_ops_details()
