@@ -110,3 +110,35 @@ def score_variants(model, x, y, calib, directory, *, name, quantizations, runs, 
                 raise
             out[quantize or "float"] = failure(e)
     return out
+
+
+def op_type_profile(path, top=8):
+    """Per-op-type CPU time of a `.tflite` file (`tfaudio.bench.profile`, 1 thread): the `top` costliest types."""
+    from tfaudio.bench.profile import profile_tflite
+
+    p = profile_tflite(path, num_threads=1, clock="cpu")
+    types = sorted(p["op_types"], key=lambda t: -t["ms"])[:top]
+    return {
+        "model_ms": p["model_ms"],
+        "op_types": [{k: t[k] for k in ("op", "count", "ms", "xnnpack_count")} for t in types],
+    }
+
+
+def profile_markdown(profiles):
+    """Markdown lines: one row per op type, one column per variant (ms and ops on XNNPACK / ops)."""
+    names = list(profiles)
+    ops = []
+    for name in names:
+        ops += [t["op"] for t in profiles[name]["op_types"] if t["op"] not in ops]
+    lines = [
+        "| op type | " + " | ".join(f"{n} ms (on XNNPACK)" for n in names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for op in ops:
+        cells = []
+        for name in names:
+            t = next((t for t in profiles[name]["op_types"] if t["op"] == op), None)
+            cells.append("" if t is None else f"{t['ms']:.3f} ({t['xnnpack_count']}/{t['count']})")
+        lines.append(f"| {op} | " + " | ".join(cells) + " |")
+    lines.append("| whole model | " + " | ".join(f"{profiles[n]['model_ms']:.3f}" for n in names) + " |")
+    return lines

@@ -31,7 +31,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from _fit import fit_cosine  # noqa: E402
-from _tflite_variants import arrays, compare_with_keras, score_variants  # noqa: E402
+from _tflite_variants import (  # noqa: E402
+    arrays, compare_with_keras, failure, op_type_profile, profile_markdown, score, score_variants,
+)
 from tfaudio.backend import keras  # noqa: E402
 from tfaudio.models import build  # noqa: E402
 
@@ -149,7 +151,7 @@ def part_train(args, results):
     with tempfile.TemporaryDirectory() as tmp:
         model.save(args.save or os.path.join(tmp, "ast_small.keras"))
         tflite = score_variants(
-            model, x_test, y_test, calib, tmp, name="ast_small", quantizations=(None, "int8"), runs=30
+            model, x_test, y_test, calib, tmp, name="ast_small", quantizations=(None, "int8", "int8_mixed"), runs=30
         )
     key = f"train_fsdd_8k_floor_{args.mel_floor:g}" + ("_8bit_augment" if args.int8_input_augment else "")
     results[key] = {
@@ -167,6 +169,33 @@ def part_train(args, results):
         "test_clips": int(len(y_test)),
     }
     print(results[key], flush=True)
+
+
+def part_quantization(args, results):
+    """TFLite variants of a small AST saved by `train --save` (FSDD test accuracy, size, p50, per-op profiles)."""
+    from tfaudio.data import fsdd
+
+    if not args.model:
+        raise ValueError("--part quantization needs --model PATH.keras (from --part train --save).")
+    model = keras.models.load_model(args.model)
+    train, test, _ = fsdd(FSDD, sample_rate=8000, clip_seconds=1.0, batch_size=args.batch_size, seed=0, cache=True)
+    x_test, y_test = arrays(test)
+    calib, _ = arrays(train, 64)  # the calibration set of `train`
+    out = {"model": os.path.basename(args.model)}
+    out["keras"] = float(np.mean(model.predict(x_test, batch_size=64, verbose=0).argmax(-1) == y_test))
+    profiles = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for quantize in (None, "dynamic", "int8", "int8_mixed"):
+            path = os.path.join(tmp, "model.tflite")
+            try:
+                out[quantize or "float"] = score(model, path, quantize, x_test, y_test, calib, runs=30)
+                if quantize != "dynamic":
+                    profiles[quantize or "float"] = op_type_profile(path)
+            except Exception as e:  # record and go on
+                out[quantize or "float"] = failure(e)
+            print(quantize, out[quantize or "float"], flush=True)
+    results["quantization"] = out
+    results["quantization_profile"] = profiles
 
 
 def write_markdown(results, path):
@@ -207,6 +236,31 @@ def write_markdown(results, path):
         for name, t in r["tflite"].items():
             lines.append(f"| TFLite {name} | {t['accuracy']:.3f} | {t['size_mb']:.2f} | {t['p50_ms']:.2f} |")
         lines += ["", f"Validation accuracy per epoch: {r['val_accuracy_per_epoch']}", ""]
+    if "quantization" in results:
+        r = results["quantization"]
+        lines += [
+            f"TFLite quantization of the small AST saved by `train` (`--part quantization --model`; "
+            f"FSDD test accuracy; Keras: {r['keras']:.3f}; 64 calibration clips):",
+            "",
+            "| TFLite | test accuracy | size (MB) | p50 (ms) |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, t in r.items():
+            if name in ("keras", "model"):
+                continue
+            if "error" in t:
+                lines.append(f"| {name} | failed: {t['error'][:100]} | | |")
+            else:
+                lines.append(f"| {name} | {t['accuracy']:.3f} | {t['size_mb']:.2f} | {t['p50_ms']:.2f} |")
+        lines += [""]
+    if results.get("quantization_profile"):
+        lines += [
+            "Per-op profile of those files (`tfaudio.bench.profile`: every op timed alone, CPU time, 1 thread; "
+            "the costliest op types):",
+            "",
+            *profile_markdown(results["quantization_profile"]),
+            "",
+        ]
     lines += [
         "Notes:",
         "",
@@ -220,7 +274,18 @@ def write_markdown(results, path):
         "  features gets 0.87, and on float features of the waveform rounded to the int8 input grid 0.89. So the",
         "  loss is the 8-bit waveform input, which training on 8-bit-rounded clips (`--int8-input-augment`)",
         "  mostly recovers. A 1e-2 fbank floor instead made both float and int8 worse.",
-        "- int16x8 does not convert: Keras' LayerNormalization lowers to NEG, which has no 16x8 kernel.",
+        "- `int8_mixed` (tfaudio/export/mixed.py) is the deployable int8 form: the Kaldi fbank (traced without its",
+        "  int8 gain stages, which change nothing in float), the layer norms, the attention scores and softmax",
+        "  and the one-input-channel patch embedding stay float; every other weight and activation is int8.",
+        "  It keeps float accuracy because the 8-bit waveform (above) never happens, and it is faster than",
+        "  full int8 because XNNPACK has no int8 BATCH_MATMUL, SOFTMAX or SQUARED_DIFFERENCE and its int8 conv",
+        "  with one input channel is ~8x slower than float (see the profile). The `int8_mixed` row of the",
+        "  training table was converted before the fbank lost its gain stages in that mode (1.00 MB then).",
+        "- int16x8 did not convert (Keras' LayerNormalization lowers to NEG, which has no 16x8 kernel); tfaudio",
+        "  now traces layer norms in SUB/MUL form for int16x8 (wav2vec2 converts, benchmarks/results/wav2vec2.md);",
+        "  AST in int16x8 was not measured again.",
+        "- p50 columns are wall time on the shared machine; the profile's whole-model CPU times are the",
+        "  steadier comparison of the files.",
         "",
     ]
     with open(path, "w", encoding="utf-8") as f:
@@ -229,7 +294,7 @@ def write_markdown(results, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("size", "train", "all"), default="all")
+    parser.add_argument("--part", choices=("size", "train", "quantization", "all"), default="all")
     parser.add_argument("--runs", type=int, default=5, help="Timed TFLite runs for ast_base.")
     parser.add_argument("--seconds", type=float, nargs="+", default=[1.0, 10.0], help="Clip lengths for `size`.")
     parser.add_argument("--epochs", type=int, default=40)
@@ -246,12 +311,13 @@ def main():
         "--int8-input-augment", action="store_true", help="Train on 8-bit-rounded clips half the time (see below)."
     )
     parser.add_argument("--save", default=None, help="Also save the trained small AST (.keras) here.")
+    parser.add_argument("--model", default=None, help="A small AST saved by `train --save`, for --part quantization.")
     args = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, TF {tf.__version__}"
     # One JSON per part, so the two parts can run at the same time; the markdown joins them.
-    for part, run in (("size", part_size), ("train", part_train)):
-        if args.part in (part, "all"):
+    for part, run in (("size", part_size), ("train", part_train), ("quantization", part_quantization)):
+        if args.part == part or (args.part == "all" and part != "quantization"):
             path = os.path.join(RESULTS, f"ast_{part}.json")
             results = {}
             if os.path.isfile(path):  # earlier runs (e.g. other fbank floors) are kept
@@ -262,7 +328,7 @@ def main():
             with open(path, "w", encoding="utf-8") as f:
                 json.dump(results, f, indent=2)
     results = {"machine": machine}
-    for part in ("size", "train"):
+    for part in ("size", "train", "quantization"):
         path = os.path.join(RESULTS, f"ast_{part}.json")
         if os.path.isfile(path):
             with open(path, encoding="utf-8") as f:

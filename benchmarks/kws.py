@@ -226,7 +226,8 @@ def summarise(records):
         groups.setdefault((r["model"], r.get("recipe")), []).append(r)
     rows = []
     for (model, recipe), rs in groups.items():
-        row = {"model": model, "recipe": recipe, "folds": [r["fold"] for r in rs], "epochs": rs[0]["epochs"]}
+        row = {"model": model, "recipe": recipe, "folds": [r["fold"] for r in rs], "epochs": rs[0]["epochs"],
+               "epochs_per_fold": [r["epochs"] for r in rs]}
         for key in ("keras_accuracy", "tflite_float_accuracy", "tflite_int8_accuracy", "params", "macs",
                     "tflite_int8_bytes", "tflite_float_p50_ms_1t", "tflite_int8_p50_ms_1t", "train_seconds"):
             values = [r[key] for r in rs if key in r]
@@ -244,10 +245,12 @@ def write_markdown(meta, rows, path):
         folds = ", ".join(f"{v * 100:.1f}" for v in row[key + "_per_fold"])
         return f"{row[key] * 100:.1f} ({folds})"
 
-    def num(row, key, scale, fmt):
-        return format(row[key] / scale, fmt) if key in row else "-"
+    def num(row, key, scale, fmt, unit=""):
+        return format(row[key] / scale, fmt) + unit if key in row else "-"
 
     tutorial = next((r for r in rows if r["model"] == "tutorial"), None)
+    # The tfaudio models first, then the tutorial, then the ablation (stable within each group).
+    rows = sorted(rows, key=lambda r: (str(r.get("recipe")).startswith("ablation:"), r["model"] == "tutorial"))
     lines = [
         "# Keyword spotting on Speech Commands (speaker-disjoint 3-fold cross-validation)",
         "",
@@ -255,20 +258,26 @@ def write_markdown(meta, rows, path):
         + "; ".join(f"`{c}`" for c in meta.get("commands", [meta["command"]])) + ".",
         f"Data: {meta['data']} (12 classes), `speaker_fold:K/3`; test accuracy in % as mean (per fold).",
         "",
-        "| model | recipe | epochs | params | MACs | test acc Keras | TFLite float | TFLite int8 | int8 - float (points) "
+        "| model | recipe | folds | epochs | params | MACs | test acc Keras | TFLite float | TFLite int8 | int8 - float (points) "
         "| int8 size (KiB) | p50 float 1t (ms) | p50 int8 1t (ms) | vs tutorial (points) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        epochs = r.get("epochs_per_fold", [r["epochs"]])
+        epochs = str(epochs[0]) if min(epochs) == max(epochs) else f"{min(epochs)}-{max(epochs)}"
         gap = "-"
         if "tflite_int8_accuracy" in r:
             gap = f"{(r['tflite_int8_accuracy'] - r['tflite_float_accuracy']) * 100:+.1f}"
         lift = "-"
         if tutorial is not None and r is not tutorial:
-            lift = f"{(r['keras_accuracy'] - tutorial['keras_accuracy']) * 100:+.1f}"
+            # Against the tutorial on the row's own folds when it has them all, else its mean over its folds.
+            per_fold = dict(zip(tutorial["folds"], tutorial["keras_accuracy_per_fold"]))
+            same = [per_fold[f] for f in r["folds"] if f in per_fold]
+            peer = float(np.mean(same)) if len(same) == len(r["folds"]) else tutorial["keras_accuracy"]
+            lift = f"{(r['keras_accuracy'] - peer) * 100:+.1f}"
         lines.append(
-            f"| {r['model']} | {r.get('recipe') or 'tutorial'} | {r['epochs']} | {num(r, 'params', 1e3, '.1f')}K "
-            f"| {num(r, 'macs', 1e6, '.1f')}M | {pct(r, 'keras_accuracy')} | {pct(r, 'tflite_float_accuracy')} "
+            f"| {r['model']} | {r.get('recipe') or 'tutorial'} | {','.join(map(str, r['folds']))} | {epochs} | {num(r, 'params', 1e3, '.1f', 'K')} "
+            f"| {num(r, 'macs', 1e6, '.1f', 'M')} | {pct(r, 'keras_accuracy')} | {pct(r, 'tflite_float_accuracy')} "
             f"| {pct(r, 'tflite_int8_accuracy')} | {gap} | {num(r, 'tflite_int8_bytes', 1024, '.0f')} "
             f"| {num(r, 'tflite_float_p50_ms_1t', 1, '.2f')} | {num(r, 'tflite_int8_p50_ms_1t', 1, '.2f')} | {lift} |"
         )
@@ -278,8 +287,12 @@ def write_markdown(meta, rows, path):
         "(other jobs running): indicative. The tutorial's STFT has no TFLite builtin form (no TFLite columns).",
         "The model after the last epoch is scored; nothing is selected on the test fold.",
         "Epochs are a CPU budget on the 2 shared cores, not convergence: the validation accuracy per epoch is in the",
-        "JSON (`history_val_accuracy`). Ablation rows (`ablation:*`) are Keras accuracy on their folds only; their",
-        "\"vs tutorial\" compares with the tutorial's mean over its folds.",
+        "JSON (`history_val_accuracy`). Ablation rows (`ablation:*`) are Keras accuracy on their folds only.",
+        "\"vs tutorial\" is Keras accuracy minus the tutorial's on the same folds. A row whose folds column is not",
+        "1,2,3 is the mean of those folds only (the CPU budget did not reach the others), not a 3-fold figure.",
+        "Models (registry name and arguments): " + "; ".join(
+            f"{name} = `{MODELS[name][0]}({', '.join(f'{k}={v!r}' for k, v in MODELS[name][1].items())})`"
+            for name in dict.fromkeys(r["model"] for r in rows) if name in MODELS) + ".",
         "",
     ]
     with open(path, "w", encoding="utf-8") as f:

@@ -8,12 +8,11 @@ Two parts (both by default):
   * `finetune`: a small wav2vec2 (`--hidden-dim`, `--num-layers`, conv width `--conv-dim`, the
     base layout otherwise) trained from random init on FSDD (official split, resampled to 16 kHz,
     1 s clips, per-clip zero-mean/unit-variance like transformers' `do_normalize`); test accuracy
-    of Keras, TFLite float and TFLite int8.
+    of Keras and TFLite float / dynamic / int8 / int8_mixed / int16x8.
 Results: benchmarks/results/wav2vec2.json and benchmarks/results/wav2vec2.md.
 
-  * `quantization` (with `--model` saved by `finetune --save-model`): FSDD test accuracy of the
-    fine-tuned model as TFLite float / dynamic / int8 / int16x8, with and without a SUB/MUL form
-    of layer norm (Keras' LayerNormalization emits NEG, which blocks int16x8).
+  * `quantization` (with `--model` saved by `finetune --save-model`): the same TFLite variants of
+    the saved fine-tuned model (FSDD test accuracy, size, p50), without training again.
   * `pretrain`: self-supervised pretraining of the same small model on the unlabeled FSDD training
     clips with `model.fit`: contrastive loss and codevector perplexity per epoch.
 Run: python benchmarks/wav2vec2.py [--part size|finetune|pretrain|all] [--epochs 15]
@@ -35,7 +34,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from _fit import fit_cosine  # noqa: E402
-from _tflite_variants import arrays, compare_with_keras, failure, score, score_variants  # noqa: E402
+from _tflite_variants import (  # noqa: E402
+    arrays, compare_with_keras, failure, op_type_profile, profile_markdown, score, score_variants,
+)
 from tfaudio.backend import keras  # noqa: E402
 from tfaudio.models import build  # noqa: E402
 
@@ -115,7 +116,8 @@ def part_finetune(args, results):
     with tempfile.TemporaryDirectory() as tmp:
         tflite = score_variants(
             model, x_test, y_test, calib, tmp,
-            name="w2v_small", quantizations=(None, "dynamic", "int8", "int16x8"), runs=20, keep_going=True,
+            name="w2v_small", quantizations=(None, "dynamic", "int8", "int8_mixed", "int16x8"), runs=20,
+            keep_going=True,
         )
     results["finetune_fsdd_16k"] = {
         "config": overrides,
@@ -173,13 +175,7 @@ def part_pretrain(args, results):
     print(results["pretrain_fsdd_16k"], flush=True)
 
 
-def _sub_form_layer_norm(self, inputs):
-    """Keras LayerNormalization (last axis) as SUB/MUL ops: Keras' own form emits NEG, which has
-    no int16 kernel (blocks int16x8) and makes int8 fall back to float around it."""
-    mean = tf.reduce_mean(inputs, axis=-1, keepdims=True)
-    centered = inputs - mean
-    variance = tf.reduce_mean(centered * centered, axis=-1, keepdims=True)
-    return centered * tf.math.rsqrt(variance + self.epsilon) * self.gamma + self.beta
+PROFILED = (None, "int8", "int8_mixed")  # per-op profiles of these variants
 
 
 def part_quantization(args, results):
@@ -191,22 +187,21 @@ def part_quantization(args, results):
     model = keras.models.load_model(args.model)
     train, test, _ = fsdd_datasets(64)
     x_test, y_test = arrays(test)
-    calib, _ = arrays(train, 100)
+    calib, _ = arrays(train, 64)  # the calibration set of `finetune`
     out = {"keras": float(np.mean(model.predict(x_test, batch_size=64, verbose=0).argmax(-1) == y_test))}
-    runs = [("float", None, False), ("dynamic", "dynamic", False), ("int8", "int8", False)]
-    runs += [("int8, sub-form layer norm", "int8", True), ("int16x8, sub-form layer norm", "int16x8", True)]
-    original_call = keras.layers.LayerNormalization.call
+    profiles = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, quantize, sub_form in runs:
-            keras.layers.LayerNormalization.call = _sub_form_layer_norm if sub_form else original_call
+        for quantize in (None, "dynamic", "int8", "int8_mixed", "int16x8"):
             path = os.path.join(tmp, "model.tflite")
             try:
-                out[name] = score(model, path, quantize, x_test, y_test, calib, runs=20)
+                out[quantize or "float"] = score(model, path, quantize, x_test, y_test, calib, runs=20)
+                if quantize in PROFILED:
+                    profiles[quantize or "float"] = op_type_profile(path)
             except Exception as e:  # record and go on
-                out[name] = failure(e)
-            print(name, out[name], flush=True)
-    keras.layers.LayerNormalization.call = original_call
+                out[quantize or "float"] = failure(e)
+            print(quantize, out[quantize or "float"], flush=True)
     results["quantization_fsdd_16k"] = out
+    results["quantization_profile"] = profiles
 
 
 def write_markdown(results, path):
@@ -259,9 +254,8 @@ def write_markdown(results, path):
     if "quantization_fsdd_16k" in results:
         r = results["quantization_fsdd_16k"]
         lines += [
-            "TFLite quantization of the fine-tuned small model (FSDD test accuracy; Keras: "
-            f"{r['keras']:.3f}). \"sub-form layer norm\" rewrites every keras LayerNormalization as "
-            "SUB/MUL ops for the conversion (an experiment for the shared TransformerEncoderBlock):",
+            "TFLite quantization of the fine-tuned small model saved by `finetune` (`--part quantization "
+            f"--model`; FSDD test accuracy; Keras: {r['keras']:.3f}; 64 calibration clips):",
             "",
             "| TFLite | test accuracy | size (MB) | p50 (ms) |",
             "|---|---:|---:|---:|",
@@ -274,6 +268,14 @@ def write_markdown(results, path):
             else:
                 lines.append(f"| {name} | {t['accuracy']:.3f} | {t['size_mb']:.2f} | {t['p50_ms']:.1f} |")
         lines += [""]
+    if results.get("quantization_profile"):
+        lines += [
+            "Per-op profile of those files (`tfaudio.bench.profile`: every op timed alone, CPU time, 1 thread; "
+            "the costliest op types; `tfaudio bench FILE --profile out.json --clock cpu` prints the same):",
+            "",
+            *profile_markdown(results["quantization_profile"]),
+            "",
+        ]
     lines += [
         "Notes:",
         "",
@@ -281,11 +283,28 @@ def write_markdown(results, path):
         "  inflated and noisy (see p90); sizes and accuracies are not affected.",
         "- The base model has random weights (no checkpoints offline), so its float-vs-int8 logit agreement",
         "  says little; the fine-tuned small model is the accuracy reference.",
-        "- Full int8 loses accuracy on wav2vec2 (0.57-0.73 vs 0.977 float, depending on the calibration set:",
-        "  64 vs 100 clips). The TFLite quantization debugger puts the error in the normalization statistics",
-        "  (per-tensor int8 variances -> RSQRT). Dynamic-range int8 (int8 weights, float activations) keeps",
-        "  0.943 at a third of the size; int16x8 keeps 0.973 but needs layer norm without NEG (Keras'",
-        "  LayerNormalization emits NEG, which has no int16 kernel) and runs on slow reference kernels.",
+        "- Full int8 loses 15-30 points on wav2vec2 (0.69 and 0.82 with two 64-clip calibration sets vs 0.983",
+        "  float) and is slower than float: XNNPACK has no int8 BATCH_MATMUL, SOFTMAX, SQUARED_DIFFERENCE or",
+        "  RSQRT (TFLite's own kernels run them, see the profile), and its int8 conv with one input channel",
+        "  (the conv on the waveform) is 5x slower than its float one. `int8_mixed` (tfaudio/export/mixed.py)",
+        "  keeps in float the norm layers, the attention scores and softmax, one-input-channel convs and the",
+        "  conv feature encoder; every other weight and activation is int8. Measured on this model, one",
+        "  group at a time added to float (same calibration, full int8 0.817): norm layers -> 0.93, + the",
+        "  waveform conv -> 0.95, + the rest of the feature encoder -> 0.983 (= float); attention in float",
+        "  changes no prediction but removes the slow int8 kernels.",
+        "- int16x8 converts since this session (layer norms traced in SUB/MUL form: Keras' form emits NEG and",
+        "  SQUARED_DIFFERENCE, which have no 16x8 kernels) and keeps accuracy, but runs on TFLite's",
+        "  reference kernels, 30-100x slower than float (two runs).",
+        "- Speed of `int8_mixed` here: about float's (CPU time 0.96x float when the files were timed",
+        "  interleaved, 1.97 vs 2.05 ms; 1.12x in the profile above), 1.2-1.9x faster than full int8. The",
+        "  convolutions dominate this small model, and XNNPACK's int8 convs are no faster than its float",
+        "  ones on this AVX2 CPU (no VNNI). The int8 weights make the file 0.56x float's (the feature",
+        "  encoder's float weights are most of the rest).",
+        "- The fine-tuning table's TFLite rows were converted before `int8_mixed` existed and before int16x8",
+        "  converted (that run had started with the earlier export code); the quantization table is the same",
+        "  saved model through the current export (its int8 0.817 vs 0.690 there: another 64-clip calibration set).",
+        "- p50 columns are wall time on the shared machine; the profile's whole-model CPU times are the",
+        "  steadier comparison of the files.",
         "- Pretraining losses are sums over the masked frames of a batch: per masked frame the contrastive",
         "  loss goes from about 2.75 to 2.32 (chance with 20 distractors: ln 21 = 3.04).",
         "",

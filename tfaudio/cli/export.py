@@ -18,7 +18,8 @@ def add_arguments(parser):
         "--quantize",
         choices=["none", *QUANTIZE_MODES[1:]],
         default="none",
-        help="TFLite quantization. int8/int16x8 calibrate on the training split of the run's data.",
+        help="TFLite quantization. int8/int16x8/int8_mixed calibrate on the training split of the run's data; "
+        "int8_mixed (int8 with the ops int8 loses on in float) is the int8 form for wav2vec2 and AST.",
     )
     parser.add_argument("--data", default=None, help="Data spec for calibration. Defaults to the run's.")
     parser.add_argument("--calibration-examples", type=int, default=200)
@@ -40,7 +41,7 @@ def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=
         return to_saved_model(model, out, version=version, labels=labels, sample_rate=rate)
 
     representative = None
-    if quantize in ("int8", "int16x8"):
+    if quantize in ("int8", "int16x8", "int8_mixed"):
         data = data or config.get("data")
         if not data:
             raise UserError("int8 calibration needs --data (the model has no run_config.json)")

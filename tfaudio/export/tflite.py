@@ -1,5 +1,6 @@
 """Conversion of Keras models to TFLite with builtin ops only (the runner is `tfaudio.runtime.TFLiteModel`)."""
 
+import contextlib
 import re
 import warnings
 
@@ -8,7 +9,7 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from tfaudio.atomic import write_bytes
-from tfaudio.export import calibration
+from tfaudio.export import calibration, mixed
 from tfaudio.export.tflite_metadata import write_metadata, write_standard_metadata
 from tfaudio.layers.peak_normalization import leading_peak_normalization
 from tfaudio.ops.stft import builtin_ops_only
@@ -16,7 +17,9 @@ from tfaudio.ops.stft import builtin_ops_only
 from tfaudio.runtime import TFLiteModel, tflite_op_names  # noqa: F401
 from tfaudio.runtime.normalization import peak_normalize
 
-QUANTIZE_MODES = (None, "dynamic", "float16", "int8", "int16x8")
+QUANTIZE_MODES = (None, "dynamic", "float16", "int8", "int16x8", "int8_mixed")
+# Modes calibrated on representative data.
+_CALIBRATED = ("int8", "int16x8", "int8_mixed")
 
 
 def _serving_function(model, batch_size, softmax=False):
@@ -98,12 +101,16 @@ def to_tflite(
         path: str. Where the `.tflite` file is written (atomically).
         quantize: None (float32), "dynamic" (int8 weights), "float16" (float16
             weights), "int8" (full integer: weights and activations, needs
-            `representative_data`) or "int16x8" (int16 activations, int8 weights).
+            `representative_data`), "int16x8" (int16 activations, int8 weights;
+            TFLite's reference kernels, slow) or "int8_mixed" (int8 weights and
+            activations except where int8 loses accuracy or speed, which stay
+            float inside the graph: see `tfaudio.export.mixed`; the deployable
+            int8 form of the transformers, wav2vec 2.0 and AST).
         representative_data: raw (un-normalised) clips as arrays, an iterable
             of arrays or `(x, y)` pairs, a `tf.data.Dataset` of them, or
             TensorFlow's convention: a callable returning an iterable of input
             lists (`converter.representative_dataset`). Calibrates "int8" and
-            "int16x8".
+            "int16x8" and "int8_mixed".
         batch_size: int or None. None keeps the batch dimension dynamic.
         int8_io: bool. With "int8", make the model's input and output int8
             tensors too (otherwise they stay float32, with quantize/dequantize at
@@ -147,10 +154,19 @@ def to_tflite(
             f"use quantize='int8', no representative_data, int8_io=False. Received: quantize={quantize!r}, "
             f"int8_io={int8_io!r}, representative_data={'given' if representative_data is not None else None}"
         )
-    if quantize in ("int8", "int16x8") and representative_data is None and not quantization_aware:
+    if quantize in _CALIBRATED and representative_data is None and not quantization_aware:
         raise ValueError(f"quantize={quantize!r} needs `representative_data` for calibration. Received: None")
     if int8_io and quantize != "int8":
         raise ValueError(f"`int8_io=True` needs quantize='int8'. Received: quantize={quantize!r}")
+    if quantize == "int8" and not quantization_aware and mixed.layer_names(model):
+        warnings.warn(
+            f"Full int8 gives the ops of {', '.join(mixed.layer_names(model)[:3])}"
+            f"{', ...' if len(mixed.layer_names(model)) > 3 else ''} one int8 scale per tensor, which cost the "
+            "transformers 15-30 points of accuracy; quantize='int8_mixed' keeps them in float at an int8 size "
+            "(see tfaudio.export.mixed).",
+            UserWarning,
+            stacklevel=2,
+        )
     if metadata is not None and not isinstance(metadata, dict):
         raise ValueError(f"`metadata` must be a dict or None. Received: metadata={metadata!r}")
     metadata = dict(metadata or {})
@@ -183,16 +199,25 @@ def to_tflite(
     normalization = leading_peak_normalization(model)
     # Full int8 with float input keeps the normalisation in float inside the graph;
     # other quantised files ask their runner to normalise before quantising.
-    keep_float = normalization is not None and quantize == "int8" and not int8_io and not quantization_aware
+    keep_float = (
+        normalization is not None and quantize in ("int8", "int8_mixed") and not int8_io and not quantization_aware
+    )
     prepare = None
-    if normalization is not None and quantize in ("int8", "int16x8") and not keep_float:
+    if normalization is not None and quantize in _CALIBRATED and not keep_float:
         metadata["input_normalization"] = {"type": "peak", "floor": normalization.floor}
         prepare = lambda x: peak_normalize(x, normalization.floor)  # noqa: E731
 
     # Keras 3 variables are not frozen by the converter on their own (it leaves
     # READ_VARIABLE ops behind), so fold them into constants first.
     # Traced inside builtin_ops_only(): spectrogram layers take their DFT path, not the FFT.
-    with builtin_ops_only():
+    # int16x8: layer norms traced without NEG / SQUARED_DIFFERENCE, which have no 16x8 kernels;
+    # int8_mixed: float fbanks without the gain stages that only int8 needs.
+    with contextlib.ExitStack() as tracing:
+        tracing.enter_context(builtin_ops_only())
+        if quantize == "int16x8":
+            tracing.enter_context(mixed.subtract_form_layer_norm())
+        if quantize == "int8_mixed":
+            tracing.enter_context(mixed.single_stage_fbanks(model))
         concrete = _serving_function(model, batch_size, softmax=softmax).get_concrete_function()
     frozen = convert_variables_to_constants_v2(concrete)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
@@ -202,11 +227,11 @@ def to_tflite(
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    if quantize in ("int8", "int16x8") and not quantization_aware:
+    if quantize in _CALIBRATED and not quantization_aware:
         converter.representative_dataset = _representative_dataset(
             representative_data, model, max_representative_examples, prepare
         )
-    if quantize == "int8" and not quantization_aware:
+    if quantize in ("int8", "int8_mixed") and not quantization_aware:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         if int8_io:
             converter.inference_input_type = tf.int8
@@ -219,10 +244,12 @@ def to_tflite(
         with warnings.catch_warnings():
             # Emitted for every calibrated model with float I/O; it means nothing to users.
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
-            if quantize == "int8" and not quantization_aware:
+            if quantize in ("int8", "int8_mixed") and not quantization_aware:
                 # Ranges measured by tfaudio (TensorFlow's calibrator records in-place ops' inputs wrong).
                 calibrated = calibration.calibrate(converter)
-                denylisted = _float_nodes(calibrated, normalization.name) if keep_float else None
+                denylisted = _float_nodes(calibrated, normalization.name) if keep_float else []
+                if quantize == "int8_mixed":
+                    denylisted += [n for n in mixed.float_nodes(calibrated, model) if n not in denylisted]
                 flatbuffer = calibration.quantize(calibrated, converter, int8_io=int8_io, denylisted_nodes=denylisted)
             else:
                 flatbuffer = converter.convert()
