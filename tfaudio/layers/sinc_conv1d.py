@@ -36,8 +36,9 @@ class SincConv1D(keras.layers.Layer):
     summation order), but the convolution has 16 input channels instead of one. A
     one-channel convolution with hundreds of taps runs far off the fast int8 kernels:
     on XNNPACK (x86 AVX2) SincNet's 80 x 251 layer took ~7x longer in int8 than in
-    float; in this layout int8 and float are within ~2x of each other and float is
-    ~1.4x faster than before (benchmarks/results/latency.md).
+    float; in this layout int8 and float are within ~2x of each other and float was
+    ~1.4x faster than before (measured when the layout came in; today's per-model
+    figures are in benchmarks/results/latency.md).
 
     Args:
         filters: int. Number of band-pass filters (output channels).
