@@ -157,3 +157,19 @@ def test_int8_mixed_runs_the_kaldi_fbank_in_float_without_gain_stages(tmp_path):
     # against the int8 activations' ranges); bound 1.5x.
     error = float(np.median(np.abs(got - expected).max(-1))) / float(expected.max() - expected.min())
     assert error < 0.035, error
+
+
+def test_int8_mixed_classifier_loads_in_mediapipe(transformer_and_data, tmp_path):
+    # The mode keeps float input/output and the standard metadata: MediaPipe's AudioClassifier scores
+    # it as tfaudio's runner does, within one output quantisation step (the softmax's int8 output, 1/256).
+    pytest.importorskip("mediapipe")
+    from tests.export._mediapipe import clip_scores
+
+    model, calib, x = transformer_and_data
+    labels = ["a", "b", "c", "d"]
+    path = to_tflite(model, str(tmp_path / "mixed.tflite"), quantize="int8_mixed", representative_data=calib,
+                     labels=labels, sample_rate=8000)  # fmt: skip
+    expected = TFLiteModel(path)(x)
+    got, names = clip_scores(path, x, 8000, len(labels))
+    assert names == labels
+    np.testing.assert_allclose(got, expected, atol=1 / 256, rtol=0)
