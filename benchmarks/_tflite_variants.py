@@ -124,6 +124,22 @@ def op_type_profile(path, top=8):
     }
 
 
+def quantization_markdown(results, p50_format=".2f"):
+    """Markdown lines: the table of TFLite variants (accuracy, size, p50) of a `score_variants`-like dict.
+
+    Keys that are not variants ("keras", "model") are skipped; a failed variant shows its error.
+    """
+    lines = ["| TFLite | test accuracy | size (MB) | p50 (ms) |", "|---|---:|---:|---:|"]
+    for name, t in results.items():
+        if name in ("keras", "model"):
+            continue
+        if "error" in t:
+            lines.append(f"| {name} | failed: {t['error'][:100]} | | |")
+        else:
+            lines.append(f"| {name} | {t['accuracy']:.3f} | {t['size_mb']:.2f} | {t['p50_ms']:{p50_format}} |")
+    return lines
+
+
 def profile_markdown(profiles):
     """Markdown lines: one row per op type, one column per variant (ms and ops on XNNPACK / ops)."""
     names = list(profiles)

@@ -32,7 +32,8 @@ import tensorflow as tf  # noqa: E402
 
 from _fit import fit_cosine  # noqa: E402
 from _tflite_variants import (  # noqa: E402
-    arrays, compare_with_keras, failure, op_type_profile, profile_markdown, score, score_variants,
+    arrays, compare_with_keras, failure, op_type_profile, profile_markdown, quantization_markdown, score,
+    score_variants,
 )
 from tfaudio.backend import keras  # noqa: E402
 from tfaudio.models import build  # noqa: E402
@@ -242,17 +243,9 @@ def write_markdown(results, path):
             f"TFLite quantization of the small AST saved by `train` (`--part quantization --model`; "
             f"FSDD test accuracy; Keras: {r['keras']:.3f}; 64 calibration clips):",
             "",
-            "| TFLite | test accuracy | size (MB) | p50 (ms) |",
-            "|---|---:|---:|---:|",
+            *quantization_markdown(r),
+            "",
         ]
-        for name, t in r.items():
-            if name in ("keras", "model"):
-                continue
-            if "error" in t:
-                lines.append(f"| {name} | failed: {t['error'][:100]} | | |")
-            else:
-                lines.append(f"| {name} | {t['accuracy']:.3f} | {t['size_mb']:.2f} | {t['p50_ms']:.2f} |")
-        lines += [""]
     if results.get("quantization_profile"):
         lines += [
             "Per-op profile of those files (`tfaudio.bench.profile`: every op timed alone, CPU time, 1 thread; "

@@ -35,7 +35,8 @@ import tensorflow as tf  # noqa: E402
 
 from _fit import fit_cosine  # noqa: E402
 from _tflite_variants import (  # noqa: E402
-    arrays, compare_with_keras, failure, op_type_profile, profile_markdown, score, score_variants,
+    arrays, compare_with_keras, failure, op_type_profile, profile_markdown, quantization_markdown, score,
+    score_variants,
 )
 from tfaudio.backend import keras  # noqa: E402
 from tfaudio.models import build  # noqa: E402
@@ -257,17 +258,9 @@ def write_markdown(results, path):
             "TFLite quantization of the fine-tuned small model saved by `finetune` (`--part quantization "
             f"--model`; FSDD test accuracy; Keras: {r['keras']:.3f}; 64 calibration clips):",
             "",
-            "| TFLite | test accuracy | size (MB) | p50 (ms) |",
-            "|---|---:|---:|---:|",
+            *quantization_markdown(r, p50_format=".1f"),
+            "",
         ]
-        for name, t in r.items():
-            if name == "keras":
-                continue
-            if "error" in t:
-                lines.append(f"| {name} | failed: {t['error'][:100]} | | |")
-            else:
-                lines.append(f"| {name} | {t['accuracy']:.3f} | {t['size_mb']:.2f} | {t['p50_ms']:.1f} |")
-        lines += [""]
     if results.get("quantization_profile"):
         lines += [
             "Per-op profile of those files (`tfaudio.bench.profile`: every op timed alone, CPU time, 1 thread; "
