@@ -31,6 +31,7 @@ def add_arguments(parser):
 def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=200, int8_io=False, version=1):
     """Exports and returns the written path."""
     from tfaudio.export import to_saved_model, to_tflite
+    from tfaudio.export.tflite import CALIBRATED_MODES
 
     model_file, run_dir = common.resolve_model(model_path, kinds=("keras",))
     model = common.load_keras(model_file)
@@ -41,7 +42,7 @@ def export(model_path, fmt, out, quantize=None, data=None, calibration_examples=
         return to_saved_model(model, out, version=version, labels=labels, sample_rate=rate)
 
     representative = None
-    if quantize in ("int8", "int16x8", "int8_mixed"):
+    if quantize in CALIBRATED_MODES:
         data = data or config.get("data")
         if not data:
             raise UserError("int8 calibration needs --data (the model has no run_config.json)")

@@ -34,6 +34,16 @@ FLOAT_OPS = ("SOFTMAX",)
 _MOVEMENT_OPS = ("RESHAPE", "EXPAND_DIMS", "SQUEEZE", "TRANSPOSE", "PAD", "PADV2", "STRIDED_SLICE", "SLICE")
 
 
+def layer_scope(names):
+    """Pattern of the TFLite tensor names made inside Keras layers `names` (`.../NAME/...` or `NAME_3/...`)."""
+    return re.compile(rf"(^|/)({'|'.join(map(re.escape, names))})(_\d+)?/")
+
+
+def in_scope(scope, tensor_name):
+    """Whether one of the `;`-separated parts of a TFLite tensor name matches `layer_scope(...)`."""
+    return any(scope.search(part) for part in tensor_name.split(";"))
+
+
 def layer_names(model):
     """Names of the layers of `model` (nested ones too) whose class is in `FLOAT_LAYERS`."""
     layers = model._flatten_layers(include_self=False, recursive=True)
@@ -69,7 +79,7 @@ def float_nodes(calibrated, model):
     interpreter = Interpreter(model_content=bytes(calibrated))
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
     names = layer_names(model)
-    scope = re.compile(rf"(^|/)({'|'.join(map(re.escape, names))})(_\d+)?/") if names else None
+    scope = layer_scope(names) if names else None
     constant = _constant_tensors(calibrated)
     ops = interpreter._get_ops_details()
     keep = set()
@@ -83,8 +93,7 @@ def float_nodes(calibrated, model):
         elif kind == "CONV_2D" and len(inputs) > 1:  # filter [out, height, width, in]
             if tensors[inputs[1]]["shape"][-1] == 1:
                 keep.add(n)
-        names = [part for i in op["outputs"] for part in tensors[i]["name"].split(";")]
-        if scope is not None and any(scope.search(name) for name in names):
+        if scope is not None and any(in_scope(scope, tensors[i]["name"]) for i in op["outputs"]):
             keep.add(n)
     keep |= _float_movement(ops, tensors, keep, interpreter)
     return [tensors[i]["name"] for n in sorted(keep) for i in ops[n]["outputs"]]

@@ -19,7 +19,7 @@ from tfaudio.runtime.normalization import peak_normalize
 
 QUANTIZE_MODES = (None, "dynamic", "float16", "int8", "int16x8", "int8_mixed")
 # Modes calibrated on representative data.
-_CALIBRATED = ("int8", "int16x8", "int8_mixed")
+CALIBRATED_MODES = ("int8", "int16x8", "int8_mixed")
 
 
 def _serving_function(model, batch_size, softmax=False):
@@ -154,14 +154,15 @@ def to_tflite(
             f"use quantize='int8', no representative_data, int8_io=False. Received: quantize={quantize!r}, "
             f"int8_io={int8_io!r}, representative_data={'given' if representative_data is not None else None}"
         )
-    if quantize in _CALIBRATED and representative_data is None and not quantization_aware:
+    if quantize in CALIBRATED_MODES and representative_data is None and not quantization_aware:
         raise ValueError(f"quantize={quantize!r} needs `representative_data` for calibration. Received: None")
     if int8_io and quantize != "int8":
         raise ValueError(f"`int8_io=True` needs quantize='int8'. Received: quantize={quantize!r}")
-    if quantize == "int8" and not quantization_aware and mixed.layer_names(model):
+    sensitive = mixed.layer_names(model) if quantize == "int8" and not quantization_aware else []
+    if sensitive:
         warnings.warn(
-            f"Full int8 gives the ops of {', '.join(mixed.layer_names(model)[:3])}"
-            f"{', ...' if len(mixed.layer_names(model)) > 3 else ''} one int8 scale per tensor. For the "
+            f"Full int8 gives the ops of {', '.join(sensitive[:3])}"
+            f"{', ...' if len(sensitive) > 3 else ''} one int8 scale per tensor. For the "
             "transformers (wav2vec 2.0, AST) that cost 15-30 points of accuracy; quantize='int8_mixed' keeps "
             "these ops in float at an int8 size (see tfaudio.export.mixed). Compare both on your data.",
             UserWarning,
@@ -203,7 +204,7 @@ def to_tflite(
         normalization is not None and quantize in ("int8", "int8_mixed") and not int8_io and not quantization_aware
     )
     prepare = None
-    if normalization is not None and quantize in _CALIBRATED and not keep_float:
+    if normalization is not None and quantize in CALIBRATED_MODES and not keep_float:
         metadata["input_normalization"] = {"type": "peak", "floor": normalization.floor}
         prepare = lambda x: peak_normalize(x, normalization.floor)  # noqa: E731
 
@@ -227,7 +228,7 @@ def to_tflite(
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    if quantize in _CALIBRATED and not quantization_aware:
+    if quantize in CALIBRATED_MODES and not quantization_aware:
         converter.representative_dataset = _representative_dataset(
             representative_data, model, max_representative_examples, prepare
         )
@@ -294,13 +295,8 @@ def _float_nodes(calibrated, layer_name):
 
     interpreter = Interpreter(model_content=calibrated)
     names = {t["index"]: t["name"] for t in interpreter.get_tensor_details()}
-    scope = re.compile(rf"(^|/){re.escape(layer_name)}(_\d+)?/")
-    denylisted = [
-        names[i]
-        for op in interpreter._get_ops_details()
-        for i in op["outputs"]
-        if any(scope.search(part) for part in names[i].split(";"))
-    ]
+    scope = mixed.layer_scope([layer_name])
+    denylisted = [names[i] for op in interpreter._get_ops_details() for i in op["outputs"] if mixed.in_scope(scope, names[i])]
     if not denylisted:
         raise ValueError(f"No TFLite ops found for the layer {layer_name!r} to keep in float.")
     return denylisted
