@@ -5,6 +5,7 @@ the repository root there before importing this module). Every latency is 1 thre
 """
 
 import os
+import tempfile
 import time
 
 import numpy as np
@@ -110,6 +111,24 @@ def score_variants(model, x, y, calib, directory, *, name, quantizations, runs, 
                 raise
             out[quantize or "float"] = failure(e)
     return out
+
+
+def score_and_profile(model, x, y, calib, *, quantizations, profiled, runs):
+    """`score` of each quantization (one at a time, a failure recorded and the others still run) and
+    `op_type_profile` of those in `profiled`. Returns `(scores, profiles)`, keyed "float" (for None) or the mode."""
+    scores, profiles = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.tflite")
+        for quantize in quantizations:
+            name = quantize or "float"
+            try:
+                scores[name] = score(model, path, quantize, x, y, calib, runs=runs)
+                if quantize in profiled:
+                    profiles[name] = op_type_profile(path)
+            except Exception as e:  # record and go on
+                scores[name] = failure(e)
+            print(quantize, scores[name], flush=True)
+    return scores, profiles
 
 
 def op_type_profile(path, top=8):

@@ -35,8 +35,7 @@ import tensorflow as tf  # noqa: E402
 
 from _fit import fit_cosine  # noqa: E402
 from _tflite_variants import (  # noqa: E402
-    arrays, compare_with_keras, failure, op_type_profile, profile_markdown, quantization_markdown, score,
-    score_variants,
+    arrays, compare_with_keras, profile_markdown, quantization_markdown, score_and_profile, score_variants,
 )
 from tfaudio.backend import keras  # noqa: E402
 from tfaudio.models import build  # noqa: E402
@@ -190,18 +189,11 @@ def part_quantization(args, results):
     x_test, y_test = arrays(test)
     calib, _ = arrays(train, 64)  # the calibration set of `finetune`
     out = {"keras": float(np.mean(model.predict(x_test, batch_size=64, verbose=0).argmax(-1) == y_test))}
-    profiles = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for quantize in (None, "dynamic", "int8", "int8_mixed", "int16x8"):
-            path = os.path.join(tmp, "model.tflite")
-            try:
-                out[quantize or "float"] = score(model, path, quantize, x_test, y_test, calib, runs=20)
-                if quantize in PROFILED:
-                    profiles[quantize or "float"] = op_type_profile(path)
-            except Exception as e:  # record and go on
-                out[quantize or "float"] = failure(e)
-            print(quantize, out[quantize or "float"], flush=True)
-    results["quantization_fsdd_16k"] = out
+    scores, profiles = score_and_profile(
+        model, x_test, y_test, calib, quantizations=(None, "dynamic", "int8", "int8_mixed", "int16x8"),
+        profiled=PROFILED, runs=20,
+    )  # fmt: skip
+    results["quantization_fsdd_16k"] = {**out, **scores}
     results["quantization_profile"] = profiles
 
 
