@@ -2,7 +2,7 @@
 
 For each trained run folder (`tfaudio train` of a streamable ds_cnn / bc_resnet: time_padding="valid",
 input_norm=None) this converts the model to streaming .tflite files (float and full int8, external and
-internal state, 20 ms hops) and the non-streaming .tflite files (float, int8) of the same model, then
+internal state) and the non-streaming .tflite files (float, int8) of the same model, then
 builds long recordings twice, from the run's VALIDATION speakers and from its TEST speakers (never
 heard in training):
 
@@ -24,7 +24,12 @@ fewer on `_unknown_` words). The test recordings are then scored once at that se
 - the detection-error trade-off over the threshold (miss rate vs false accepts per hour on noise +
   unknown words, test recordings, validation-chosen smoothing), one curve per model and precision, as a PNG.
 
-    python benchmarks/streaming.py --runs RUN_DIR [RUN_DIR ...]
+Phases (`--phases`): "all" streams 20 ms hops and computes every phase of each time stride (an exact
+output at every hop); "one" computes only the frames each hop's window reads
+(`StreamingModel(all_phases=False)`), with hops of the smallest multiple of the model's time stride
+that holds 20 ms.
+
+    python benchmarks/streaming.py --runs RUN_DIR [RUN_DIR ...] [--phases all,one]
 """
 
 import argparse
@@ -258,19 +263,26 @@ def main():
     parser.add_argument("--noise-minutes", type=float, default=30.0, help="Noise-only audio of the test recordings.")
     parser.add_argument("--validation-noise-minutes", type=float, default=15.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--phases", default="all",
+                        help="Comma-separated: all (every phase of each stride, 20 ms hops), one (only the frames each "
+                        "hop's window reads, hops a multiple of the time stride).")
     parser.add_argument("--files", default=None, metavar="DIR",
                         help="Keep the converted .tflite files here (one folder per run) and reuse the ones present.")
     args = parser.parse_args()
 
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    if not phases or set(phases) - {"all", "one"}:
+        raise SystemExit(f"--phases takes all and/or one. Received: {args.phases!r}")
     results, curves = [], {}
     for run in args.runs:
-        results_run, curves_run = benchmark_run(run, args)
-        results += results_run
-        curves.update(curves_run)
+        for phase in phases:
+            results_run, curves_run = benchmark_run(run, args, all_phases=phase == "all")
+            results += results_run
+            curves.update(curves_run)
 
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     report = {
-        "settings": {"hop_seconds": 0.02, "hit_tolerance_seconds": HIT_TOLERANCE_SECONDS, "minimum_count": MINIMUM_COUNT,
+        "settings": {"phases": phases, "hit_tolerance_seconds": HIT_TOLERANCE_SECONDS, "minimum_count": MINIMUM_COUNT,
                      "average_windows": AVERAGE_WINDOWS, "suppressions": SUPPRESSIONS,
                      "thresholds": [THRESHOLDS[0], THRESHOLDS[-1], len(THRESHOLDS)],
                      "max_fa_per_hour_noise": MAX_FA_PER_HOUR_NOISE,
@@ -295,7 +307,7 @@ def _clips_by_label(split, labels):
     return out
 
 
-def benchmark_run(run, args):
+def benchmark_run(run, args, all_phases=True):
     from tfaudio.data import files_from_spec
     from tfaudio.export import TFLiteModel, to_tflite
     from tfaudio.models import load
@@ -310,9 +322,15 @@ def benchmark_run(run, args):
     train, test, labels = splits
     if splits.validation is None:
         raise SystemExit(f"{run}: its data has no validation split to tune the detector on")
-    name = f"{model.name} ({run.name})"
     frontend = next(layer for layer in model.layers if hasattr(layer, "frame_step") and hasattr(layer, "fft_length"))
-    stream = StreamingModel(model, frames_per_hop=max(1, round(0.02 * SAMPLE_RATE / frontend.frame_step)))  # 20 ms hops
+    frames = max(1, round(0.02 * SAMPLE_RATE / frontend.frame_step))  # 20 ms hops
+    if not all_phases:
+        stride = StreamingModel(model).time_stride
+        frames = -(-frames // stride) * stride
+    stream = StreamingModel(model, frames_per_hop=frames, all_phases=all_phases)
+    hop_ms = 1000 * stream.hop_samples / SAMPLE_RATE
+    name = f"{model.name} ({run.name}, {'every phase' if all_phases else 'one phase'}, {hop_ms:g} ms hops)"
+    tag = "" if all_phases else "_one_phase"
     hop, window, lookahead = stream.hop_samples, stream.window_samples, stream.lookahead_samples
     recs = {
         "validation": recordings(_clips_by_label(splits.validation, labels), args.seed + 1, hop, lookahead, window,
@@ -328,7 +346,7 @@ def benchmark_run(run, args):
     calibration_audio = np.concatenate(calibration_clips)
 
     if args.files:
-        folder = os.path.join(args.files, run.name)
+        folder = os.path.join(args.files, run.name)  # window files are shared by both phase modes
         os.makedirs(folder, exist_ok=True)
     else:
         folder = tempfile.mkdtemp(prefix="tfaudio_streaming_bench_")
@@ -345,7 +363,7 @@ def benchmark_run(run, args):
             model, path, quantize=quantize, representative_data=np.stack(calibration_clips)))  # fmt: skip
         # int8: the streaming files take the non-streaming int8 file's quantisation parameters.
         paths = {
-            state: converted(f"stream_{state}_{precision}.tflite", lambda path, state=state: to_streaming_tflite(
+            state: converted(f"stream_{state}_{precision}{tag}.tflite", lambda path, state=state: to_streaming_tflite(
                 stream, path, state=state, quantize=quantize, representative_audio=[calibration_audio],
                 max_calibration_hops=400, labels=run_labels, like=window_path if quantize else None))
             for state in ("external", "internal")
@@ -406,6 +424,8 @@ def benchmark_run(run, args):
         results.append({
             "model": name,
             "precision": precision,
+            "all_phases": all_phases,
+            "hop_seconds": stream.hop_samples / SAMPLE_RATE,
             "test_keywords": counts["test"],
             "validation_keywords": counts["validation"],
             "setting": {k: setting[k] for k in ("average_window_seconds", "suppression_seconds", "threshold")},
@@ -422,6 +442,7 @@ def benchmark_run(run, args):
             "real_time_factor": ms["hop_external"] / (1000.0 * hop / SAMPLE_RATE),
             "stream_size_bytes": os.path.getsize(paths["external"]),
             "num_states": len(stream.state_specs),
+            "state_floats": int(sum(np.prod(shape) for _, shape in stream.state_specs)),
             "exact_per_window": stream.exact,
             "load_average": os.getloadavg(),
         })  # fmt: skip
@@ -434,7 +455,7 @@ def write_markdown(report, path):
     lines = [
         "# Streaming keyword spotting (benchmarks/streaming.py)",
         "",
-        f"20 ms hops. RecognizeCommands window, suppression and threshold chosen on recordings of the run's "
+        f"Hops as named per row. RecognizeCommands window, suppression and threshold chosen on recordings of the run's "
         f"VALIDATION speakers (best hit rate with < {s['max_fa_per_hour_noise']:g} false accepts/h on "
         f"{s['validation_noise_minutes']:g} min of noise; minimum count {s['minimum_count']}), then scored once on "
         f"recordings of its TEST speakers ({s['noise_minutes']:g} min of noise). A hit is the right label between "
@@ -462,15 +483,22 @@ def write_markdown(report, path):
         )
     lines += [
         "",
-        "| model | precision | states | hop ms ext (invoke) | hop ms int (invoke) | window ms | window / hop ext, int | RTF |",
-        "|---|---|---|---|---|---|---|---|",
+        "Latency of one call (a hop) against one full window of the non-streaming file; CPU per second of audio "
+        "= hop latency x hops per second, against running the window file once per hop.",
+        "",
+        "| model | precision | states (floats) | hop ms ext (invoke) | hop ms int (invoke) | window ms | "
+        "window / hop ext, int | RTF ext | ms per audio s: stream ext / window per hop |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
         ms = r["latency_ms_p50"]
+        hops_per_second = 1.0 / r.get("hop_seconds", 0.02)
+        floats = f" ({r['state_floats']:,})" if "state_floats" in r else ""
         lines.append(
-            f"| {r['model']} | {r['precision']} | {r['num_states']} | {ms['hop_external']:.3f} ({ms['invoke_external']:.3f}) | "
+            f"| {r['model']} | {r['precision']} | {r['num_states']}{floats} | {ms['hop_external']:.3f} ({ms['invoke_external']:.3f}) | "
             f"{ms['hop_internal']:.3f} ({ms['invoke_internal']:.3f}) | {ms['window']:.3f} | "
-            f"{r['window_over_hop']:.1f}x, {r['window_over_hop_internal']:.1f}x | {r['real_time_factor']:.3f} |"
+            f"{r['window_over_hop']:.1f}x, {r['window_over_hop_internal']:.1f}x | {r['real_time_factor']:.3f} | "
+            f"{ms['hop_external'] * hops_per_second:.1f} / {ms['window'] * hops_per_second:.1f} |"
         )
     lines.append("")
     with open(path, "w") as f:

@@ -180,6 +180,14 @@ def test_cli_detect_converts_a_run_folder(recording, tmp_path, capsys):
     assert from_run and StreamingRunner(str(saved)).hop_samples == 320
     assert main(["detect", str(wav), "--model", str(saved), *flags]) == 0
     assert capsys.readouterr().out.splitlines() == from_run
+    # One phase: 20 ms rounded up to the model's time stride of 4 frames.
+    one_phase = tmp_path / "one_phase.tflite"
+    assert main(["detect", str(wav), "--model", str(run), "--one-phase", "--save-tflite", str(one_phase), *flags]) == 0
+    assert capsys.readouterr().out.splitlines() and StreamingRunner(str(one_phase)).hop_samples == 1280
+    assert main(["detect", str(wav), "--model", str(run), "--one-phase", "--frames-per-hop", "2"]) != 0
+    assert "multiple of the model's time stride (4). Received: 2" in capsys.readouterr().err
+    assert main(["detect", str(wav), "--model", str(saved), "--one-phase"]) != 0
+    assert "--one-phase apply to Keras models" in capsys.readouterr().err
 
 
 class FakeSoundDevice:

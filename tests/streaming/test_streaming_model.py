@@ -37,6 +37,30 @@ def test_equals_non_streaming_on_every_window(recording, frame_step, frames_per_
     np.testing.assert_allclose(logits[hops], expected, atol=ATOL, rtol=0)
 
 
+@pytest.mark.parametrize("frames_per_hop", [4, 8])
+def test_one_phase_equals_non_streaming_on_every_hop(recording, frames_per_hop):
+    # all_phases=False: after conv0's and pool's time strides (time_stride 4) each layer computes only
+    # the frames the hop's window reads, so 4 (or 8) frames per call and buffers without the phases.
+    model = ds_cnn_like()
+    stream = StreamingModel(model, frames_per_hop=frames_per_hop, all_phases=False)
+    assert stream.exact and stream.time_stride == 4 and stream.hop_samples == 320 * frames_per_hop
+    logits = stream_logits(_keras_step(stream), stream.hop_samples, recording)
+    hops, windows = sliding_windows(stream, recording)
+    assert len(hops) > 10
+    np.testing.assert_allclose(logits[hops], model.predict(windows, verbose=0), atol=ATOL, rtol=0)
+    every_phase = dict(StreamingModel(model).state_specs)
+    one_phase = dict(stream.state_specs)
+    # dw1 (3 taps dilated 2, after stride 2): 9 frames with every phase, 4 of one phase.
+    assert every_phase["dw1"][0] == 9 and one_phase["dw1"][0] == 4
+
+
+def test_one_phase_needs_frames_per_hop_a_multiple_of_the_stride():
+    with pytest.raises(StreamingError, match="'pool'.*multiple of 4.*frames_per_hop=2"):
+        StreamingModel(ds_cnn_like(), frames_per_hop=2, all_phases=False)
+    with pytest.raises(ValueError, match="all_phases"):
+        StreamingModel(ds_cnn_like(), all_phases="no")
+
+
 def test_state_specs_and_lookahead():
     stream = StreamingModel(ds_cnn_like())
     names = [name for name, _ in stream.state_specs]

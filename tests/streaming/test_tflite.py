@@ -185,3 +185,31 @@ def test_bc_resnet_with_swish_converts_in_both_state_modes(recording, tmp_path):
         path = to_streaming_tflite(stream, str(tmp_path / f"{state}.tflite"), state=state)
         _, logits = _run(path, audio)
         np.testing.assert_allclose(logits[hops], expected, atol=ATOL, rtol=0)
+
+
+def test_one_phase_files_equal_keras_and_int8_windows(trained_undilated, calibration, window_int8, long_audio, tmp_path):
+    # all_phases=False: 4 frames (80 ms) per call, each layer computes only the frames that call's window
+    # reads; the same exactness in float, and int8 with the window file's quantisation parameters.
+    from tfaudio.export import TFLiteModel
+
+    stream = StreamingModel(trained_undilated, frames_per_hop=4, all_phases=False)
+    assert stream.hop_samples == 1280
+    paths = {
+        (state, quantize): to_streaming_tflite(
+            stream, str(tmp_path / f"{state}_{quantize}.tflite"), state=state, quantize=quantize,
+            representative_audio=[calibration], like=window_int8 if quantize else None)
+        for state, quantize in (("external", None), ("internal", None), ("external", "int8"))
+    }  # fmt: skip
+    audio = long_audio[:64000]
+    hops, windows = sliding_windows(stream, audio)
+    assert len(hops) > 30
+    _, external = _run(paths["external", None], audio)
+    _, internal = _run(paths["internal", None], audio)
+    np.testing.assert_allclose(external[hops], trained_undilated.predict(windows, verbose=0), atol=ATOL, rtol=0)
+    np.testing.assert_allclose(internal, external, atol=ATOL, rtol=0)
+    assert not [op for op in op_names(paths["external", "int8"]) if op.startswith(("CUSTOM", "FLEX"))]
+    hops, windows = sliding_windows(stream, long_audio)
+    _, logits = _run(paths["external", "int8"], long_audio)
+    window_logits = TFLiteModel(window_int8).predict(windows)
+    agreement = np.mean(logits[hops].argmax(axis=1) == window_logits.argmax(axis=1))
+    assert agreement >= 0.995, agreement

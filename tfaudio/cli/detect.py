@@ -47,6 +47,10 @@ def add_arguments(parser):
     g = parser.add_argument_group("on-the-fly conversion (run folder or .keras model)")
     g.add_argument("--frames-per-hop", type=int, default=None,
                    help="Frontend frames per call; a hop is this times the frontend's frame step. Defaults to 20 ms worth.")
+    g.add_argument("--one-phase", action="store_true",
+                   help="Compute only the frames each hop's window reads (StreamingModel(all_phases=False)): several "
+                   "times less work per second of audio for models with time strides; the frames per hop are rounded "
+                   "up to a multiple of the model's time stride.")
     g.add_argument("--state", choices=("external", "internal"), default="external",
                    help="State as extra inputs/outputs (external) or TFLite resource variables (internal).")
     g.add_argument("--quantize", choices=("none", "dynamic", "int8"), default="none",
@@ -89,8 +93,10 @@ def _streaming_tflite(args):
         for name in ("frames_per_hop", "save_tflite"):
             if getattr(args, name) is not None:
                 raise SystemExit(f"error: --{name.replace('_', '-')} applies to Keras models, not to a .tflite file")
-        if args.quantize != "none" or args.state != "external":
-            raise SystemExit("error: --quantize and --state apply to Keras models; a .tflite file is already converted")
+        if args.quantize != "none" or args.state != "external" or args.one_phase:
+            raise SystemExit(
+                "error: --quantize, --state and --one-phase apply to Keras models; a .tflite file is already converted"
+            )
         return str(model_file)
 
     from tfaudio.streaming import StreamingError, StreamingModel, to_streaming_tflite
@@ -102,7 +108,15 @@ def _streaming_tflite(args):
         raise SystemExit(f"error: {model_file} has no LogMelSpectrogram frontend to stream from")
     frames_per_hop = args.frames_per_hop or max(1, round(0.02 * frontend.sample_rate / frontend.frame_step))
     try:
-        stream = StreamingModel(model, frames_per_hop=frames_per_hop)
+        if args.one_phase:
+            stride = StreamingModel(model).time_stride
+            if args.frames_per_hop and args.frames_per_hop % stride:
+                raise SystemExit(
+                    f"error: --one-phase needs --frames-per-hop a multiple of the model's time stride ({stride}). "
+                    f"Received: {args.frames_per_hop}"
+                )
+            frames_per_hop = -(-frames_per_hop // stride) * stride
+        stream = StreamingModel(model, frames_per_hop=frames_per_hop, all_phases=not args.one_phase)
     except StreamingError as e:
         raise SystemExit(f"error: {model_file} cannot stream: {e}")
     calibration = None

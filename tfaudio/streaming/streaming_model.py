@@ -13,10 +13,13 @@ gives every layer a streaming rule, from the shapes the layer sees in the non-st
 - global pooling and Flatten over time: a buffer of the whole window's frames at that depth;
 - cropping in time: a delay line.
 
-A layer with time stride `s` makes every later layer read frames `s` times further apart; the
-streaming model still computes one output per layer per frame (every phase of the stride), so
-its output equals the non-streaming model's on the window ending at every hop, not only on
-every `s`-th one. Exactness needs each window's computation to depend on that window's frames
+A layer with time stride `s` makes every later layer read frames `s` times further apart. By
+default (`all_phases=True`) the streaming model still computes one output per layer per frame
+(every phase of the stride), so its output equals the non-streaming model's on the window ending
+at every frame, whatever `frames_per_hop`. With `all_phases=False` (kws_streaming's way) each layer
+computes only the frames that the windows ending at each hop read: `frames_per_hop` must then be a
+multiple of the model's `time_stride`, and the later layers buffer `s` times fewer frames and run
+`s` times less often. Exactness needs each window's computation to depend on that window's frames
 only, which rules out (with the reason in the error): zero padding in time ("same"/"causal"
 convolutions, ZeroPadding in time, the frontend's `center=True`), per-window statistics
 (`PeakNormalization`, `UtteranceNormalization`, the frontend's `top_db` clamp relative to each
@@ -118,12 +121,17 @@ class _Info:
     length: frames (or samples) of the tensor in the non-streaming model.
     spacing: input frames between two consecutive frames of the tensor (the product of the
         time strides before it).
+    rate: new values per hop along time, and step: values between two consecutive frames of the
+        tensor in its buffers. Every phase (`all_phases`): `frames_per_hop` and `spacing`; one phase:
+        `frames_per_hop / spacing` and 1.
     """
 
-    def __init__(self, domain, length=None, spacing=1):
+    def __init__(self, domain, length=None, spacing=1, rate=None, step=1):
         self.domain = domain
         self.length = length
         self.spacing = spacing
+        self.rate = rate
+        self.step = step
 
 
 def _class_name(op):
@@ -153,6 +161,12 @@ class StreamingModel:
             `[batch, classes]` logits.
         frames_per_hop: int. Frontend frames computed per call; a hop is
             `frames_per_hop * frame_step` samples. Defaults to 1.
+        all_phases: bool. True: after a layer with time stride `s`, the
+            later layers compute all `s` phases, so the output is exact at
+            every hop for any `frames_per_hop`. False: they compute only the
+            frames each hop's window reads (`s` times fewer, with `s` times
+            smaller buffers); `frames_per_hop` must be a multiple of
+            `time_stride`. Defaults to True.
 
     Attributes:
         hop_samples: int. Samples per call.
@@ -162,6 +176,8 @@ class StreamingModel:
             model's on `audio[t + lookahead - window : t + lookahead]`.
         sample_rate: int.
         state_specs: list of `(name, shape)`, `shape` without the batch axis.
+        time_stride: int. Frontend frames between two consecutive frames of the
+            model's most strided tensor (the product of its time strides).
         exact: bool. True when the output equals the non-streaming model's on the
             window ending at every hop. False for models padded causally in time
             (`causal_layers`): their ring buffers hold the real past where the
@@ -180,7 +196,7 @@ class StreamingModel:
     ...     logits, states = stream.step(hop, states)
     """
 
-    def __init__(self, model, frames_per_hop=1):
+    def __init__(self, model, frames_per_hop=1, all_phases=True):
         if _functional(model) is None:
             raise StreamingError(f"Only functional Keras models can stream. Received: model={model!r}")
         if not isinstance(frames_per_hop, (int, np.integer)) or frames_per_hop < 1:
@@ -192,9 +208,12 @@ class StreamingModel:
             )
         if len(model.outputs) != 1:
             raise StreamingError(f"The model must have one output. Received: {len(model.outputs)} outputs")
+        if not isinstance(all_phases, bool):
+            raise ValueError(f"`all_phases` must be True or False. Received: all_phases={all_phases!r}")
         self.model = model
         self._graph = _functional(model)
         self.frames_per_hop = int(frames_per_hop)
+        self.all_phases = all_phases
         self.window_samples = int(model.inputs[0].shape[1])
         self.num_classes = int(model.outputs[0].shape[-1])
         self._frontend = None
@@ -215,6 +234,7 @@ class StreamingModel:
         frames = 1 + (self.window_samples - frontend.fft_length) // self.frame_step
         self.lookahead_samples = self.window_samples - (frontend.fft_length + (frames - 1) * self.frame_step)
         self.state_specs = list(self._states)
+        self.time_stride = max(i.spacing for i in self._infos.values() if i.domain == "frames")
         self.exact = not self.causal_layers
         self._step_fn = None
 
@@ -280,7 +300,7 @@ class StreamingModel:
             state = self._state(op, (keep,)) if keep > 0 else None
             self._frontend_state = state
             rules[id(node)] = ("frontend", state)
-            return [_Info("frames", out_shapes[0][1], 1)]
+            return [_Info("frames", out_shapes[0][1], 1, self.frames_per_hop, 1)]
 
         info = ins[0]
         if any(i.domain == "samples" for i in ins):
@@ -303,7 +323,7 @@ class StreamingModel:
                 ):
                     self._fail(op, "its inputs do not line up frame by frame")
             rules[id(node)] = ("apply",)
-            return [ins[0] if not framed else _Info("frames", framed[0].length, framed[0].spacing)]
+            return [ins[0] if not framed else framed[0]]
 
         if info.domain == "window":
             rules[id(node)] = ("apply",)
@@ -329,27 +349,35 @@ class StreamingModel:
             if out_len != valid_len:
                 self._fail(op, f"its output has {out_len} frames where valid padding in time gives {valid_len}")
             dropped = (length - extent) % stride
+            if not self.all_phases:
+                return [self._one_phase_rule(op, node, info, in_shapes[0], extent, stride, dropped, out_len)]
             span = (dropped + extent - 1) * spacing + _gather_pad(extent, spacing)  # buffered input frames
             state = self._state(op, (span,) + in_shapes[0][2:]) if span else None
             rules[id(node)] = ("window_op", state, extent, spacing, dropped)
-            return [_Info("frames", out_len, spacing * stride)]
+            return [_Info("frames", out_len, spacing * stride, info.rate, spacing * stride)]
 
         if name in _GLOBAL_POOLINGS or name == "Flatten":
             if name == "Flatten" and len(in_shapes[0]) == 2:
                 rules[id(node)] = ("identity",)
                 return [info]
+            keeps_time = len(out_shapes[0]) == len(in_shapes[0])
+            out = _Info("frames", 1, spacing, info.rate, info.step) if keeps_time else _Info("window")
+            if not self.all_phases:  # the newest window's `length` frames
+                span = max(0, length - info.rate)
+                state = self._state(op, (span,) + in_shapes[0][2:]) if span else None
+                rules[id(node)] = ("newest_window_op", state, length)
+                return [out]
             span = (length - 1) * spacing + _gather_pad(length, spacing)
             state = self._state(op, (span,) + in_shapes[0][2:]) if span else None
             rules[id(node)] = ("window_op", state, length, spacing, 0)
-            keeps_time = len(out_shapes[0]) == len(in_shapes[0])
-            return [_Info("frames", 1, spacing) if keeps_time else _Info("window")]
+            return [out]
 
         if name in ("Cropping1D", "Cropping2D"):
             (before, after) = op.cropping[0]
-            delay = after * spacing
+            delay = after * info.step
             state = self._state(op, (delay,) + in_shapes[0][2:]) if delay else None
             rules[id(node)] = ("delay", state, delay)
-            return [_Info("frames", out_len, spacing)]
+            return [_Info("frames", out_len, spacing, info.rate, info.step)]
 
         if name in ("ZeroPadding1D", "ZeroPadding2D"):
             before, after = (op.padding[0], op.padding[0]) if isinstance(op.padding[0], int) else tuple(op.padding[0])
@@ -359,7 +387,7 @@ class StreamingModel:
                 # Causal padding: the next layer's ring buffer holds the past instead of these zeros.
                 self.causal_layers.append(op.name)
             rules[id(node)] = ("apply_rest",) if len(in_shapes[0]) == 4 else ("identity",)
-            return [_Info("frames", out_len, spacing)]
+            return [_Info("frames", out_len, spacing, info.rate, info.step)]
 
         if name == "Reshape":
             if out_len == length and len(out_shapes[0]) > 2:
@@ -393,6 +421,22 @@ class StreamingModel:
             "the streaming converter does not know whether it mixes frames; if its output frame t depends only "
             "on input frame t, declare it with tfaudio.streaming.register_framewise",
         )
+
+    def _one_phase_rule(self, op, node, info, in_shape, extent, stride, dropped, out_len):
+        """Rule of a convolution or pooling when only the phase each hop's window reads is computed."""
+        if info.rate % stride:
+            self._fail(
+                op,
+                f"with all_phases=False its time stride {stride} needs a multiple of {stride} new frames per hop, and "
+                f"{info.rate} arrive; `frames_per_hop` must be a multiple of {info.spacing * stride} "
+                f"(Received: frames_per_hop={self.frames_per_hop})",
+            )
+        # The newest of the hop's `rate / stride` outputs reads the `extent` frames ending `dropped` before the
+        # newest input frame; the oldest starts `rate - stride` frames earlier.
+        span = max(0, dropped + extent - stride)
+        state = self._state(op, (span,) + in_shape[2:]) if span else None
+        self._rules[id(node)] = ("strided_op", state, extent, stride, dropped)
+        return _Info("frames", out_len, info.spacing * stride, info.rate // stride, 1)
 
     # --- the step --------------------------------------------------------------------------
 
@@ -506,6 +550,23 @@ class StreamingModel:
             if len(outs[0].shape) < len(x.shape):  # global pooling / flatten: the newest frame's value
                 return [outs[-1]]
             return [outs[0] if count == 1 else tf.concat(outs, axis=1)]
+        if kind == "strided_op":
+            _, state, extent, stride, dropped = rule
+            joined = x if state is None else tf.concat([current[state], x], axis=1)
+            count = int(x.shape[1])
+            outputs = count // stride
+            end = int(joined.shape[1]) - dropped
+            taps = _slice_time(joined, end - (outputs - 1) * stride - extent, (outputs - 1) * stride + extent)
+            if state is not None:
+                updated[state] = joined[:, count:]
+            return [op(taps, training=False) if _takes_training(op) else op(taps)]
+        if kind == "newest_window_op":
+            _, state, length = rule
+            joined = x if state is None else tf.concat([current[state], x], axis=1)
+            if state is not None:
+                updated[state] = joined[:, -int(current[state].shape[1]) :]
+            taps = _slice_time(joined, int(joined.shape[1]) - length, length)
+            return [op(taps, training=False) if _takes_training(op) else op(taps)]
         raise AssertionError(kind)
 
     @staticmethod
