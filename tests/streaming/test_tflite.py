@@ -187,13 +187,21 @@ def test_bc_resnet_with_swish_converts_in_both_state_modes(recording, tmp_path):
         np.testing.assert_allclose(logits[hops], expected, atol=ATOL, rtol=0)
 
 
-def test_one_phase_files_equal_keras_and_int8_windows(trained_undilated, calibration, window_int8, long_audio, tmp_path):
-    # all_phases=False: 4 frames (80 ms) per call, each layer computes only the frames that call's window
-    # reads; the same exactness in float, and int8 with the window file's quantisation parameters.
+# int8 top-1 agreement with the window file: one phase computes each layer's new frames in one call on
+# contiguous frames, so both files round the same values the same way (measured 1.0). Every phase with 2
+# frames per call runs a layer after a stride on both frames' taps stacked as a batch (a CONCATENATION the
+# window file does not have, calibrated on its own range, so its values are requantised): measured 0.973
+# on these 950 windows (0.947 when each frame was a separate call, joined by a CONCATENATION after).
+@pytest.mark.parametrize("frames_per_hop,all_phases,min_agreement", [(4, False, 0.995), (2, True, 0.95)],
+                         ids=["one_phase_4_frames", "all_phases_2_frames"])  # fmt: skip
+def test_multi_frame_hops_equal_keras_and_int8_windows(trained_undilated, calibration, window_int8, long_audio, tmp_path,
+                                                       frames_per_hop, all_phases, min_agreement):  # fmt: skip
+    # Several frames per call: float equals Keras at every hop, in both state modes; int8 agrees with the
+    # window file whose quantisation parameters it takes.
     from tfaudio.export import TFLiteModel
 
-    stream = StreamingModel(trained_undilated, frames_per_hop=4, all_phases=False)
-    assert stream.hop_samples == 1280
+    stream = StreamingModel(trained_undilated, frames_per_hop=frames_per_hop, all_phases=all_phases)
+    assert stream.hop_samples == 320 * frames_per_hop
     paths = {
         (state, quantize): to_streaming_tflite(
             stream, str(tmp_path / f"{state}_{quantize}.tflite"), state=state, quantize=quantize,
@@ -212,4 +220,4 @@ def test_one_phase_files_equal_keras_and_int8_windows(trained_undilated, calibra
     _, logits = _run(paths["external", "int8"], long_audio)
     window_logits = TFLiteModel(window_int8).predict(windows)
     agreement = np.mean(logits[hops].argmax(axis=1) == window_logits.argmax(axis=1))
-    assert agreement >= 0.995, agreement
+    assert agreement >= min_agreement, agreement

@@ -353,7 +353,7 @@ class StreamingModel:
                 return [self._one_phase_rule(op, node, info, in_shapes[0], extent, stride, dropped, out_len)]
             span = (dropped + extent - 1) * spacing + _gather_pad(extent, spacing)  # buffered input frames
             state = self._state(op, (span,) + in_shapes[0][2:]) if span else None
-            rules[id(node)] = ("window_op", state, extent, spacing, dropped)
+            rules[id(node)] = ("window_op", state, extent, spacing, False)
             return [_Info("frames", out_len, spacing * stride, info.rate, spacing * stride)]
 
         if name in _GLOBAL_POOLINGS or name == "Flatten":
@@ -369,7 +369,7 @@ class StreamingModel:
                 return [out]
             span = (length - 1) * spacing + _gather_pad(length, spacing)
             state = self._state(op, (span,) + in_shapes[0][2:]) if span else None
-            rules[id(node)] = ("window_op", state, length, spacing, 0)
+            rules[id(node)] = ("window_op", state, length, spacing, not keeps_time)
             return [out]
 
         if name in ("Cropping1D", "Cropping2D"):
@@ -537,19 +537,22 @@ class StreamingModel:
             updated[state] = joined[:, new:]
             return [self._crop_rest(op, joined[:, :new])]
         if kind == "window_op":
-            _, state, extent, spacing, dropped = rule
+            _, state, extent, spacing, newest_only = rule
             pad = _gather_pad(extent, spacing)
             joined = x if state is None else tf.concat([current[state], x], axis=1)
             count = self.frames_per_hop if x.shape[1] is None else int(x.shape[1])
-            outs = []
-            for h in range(count):
-                taps = _taps(joined, h + pad, extent, spacing)
-                outs.append(op(taps, training=False) if _takes_training(op) else op(taps))
             if state is not None:
                 updated[state] = joined[:, count:]
-            if len(outs[0].shape) < len(x.shape):  # global pooling / flatten: the newest frame's value
-                return [outs[-1]]
-            return [outs[0] if count == 1 else tf.concat(outs, axis=1)]
+            call = (lambda t: op(t, training=False)) if _takes_training(op) else op
+            if count == 1 or newest_only:  # global pooling / flatten: the newest frame's value
+                return [call(_taps(joined, count - 1 + pad, extent, spacing))]
+            # Every new frame's taps as one batch through one call of the layer: in int8 its outputs then share
+            # one quantisation (separate calls joined by a CONCATENATION requantise each part).
+            taps = tf.concat([_taps(joined, h + pad, extent, spacing) for h in range(count)], axis=0)
+            out = call(taps)  # [count * batch, 1, ...]
+            rest = [int(d) for d in out.shape[2:]]
+            out = tf.reshape(out, [count, -1] + rest)
+            return [tf.transpose(out, [1, 0] + list(range(2, 2 + len(rest))))]
         if kind == "strided_op":
             _, state, extent, stride, dropped = rule
             joined = x if state is None else tf.concat([current[state], x], axis=1)
