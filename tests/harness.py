@@ -175,9 +175,12 @@ def run_litert_export_test(
     span = float(expected.max() - expected.min())
     error = float(np.abs(got - expected).max()) / span
     results["int8_error"] = error
-    assert error <= int8_max_error, f"int8 {name}: max |error| is {error:.3f} of the logit span {span:.3g} (bound {int8_max_error})"
     assert expected.ndim == 2, f"run_litert_export_test compares [batch, classes] outputs; {name} gives {expected.shape}"
     top1 = float(np.mean(got.argmax(-1) == expected.argmax(-1)))
     results["int8_top1"] = top1
+    float_diff = float(np.abs(results["float"][0] - results["float"][1]).max())
+    # The measured values, for bounds written beside them (shown with `pytest -s`, or `-rA`).
+    print(f"measured {name}: float {float_diff:.1e} / int8 error {error:.3f} of span {span:.3g} / top-1 {top1:.3f}")
+    assert error <= int8_max_error, f"int8 {name}: max |error| is {error:.3f} of the logit span {span:.3g} (bound {int8_max_error})"
     assert top1 >= int8_top1, f"int8 {name}: top-1 agrees with Keras on {top1:.1%} of the examples (bound {int8_top1:.1%})"
     return results

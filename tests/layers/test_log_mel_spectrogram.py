@@ -192,8 +192,9 @@ def _graph_ops(layer, samples, builtin):
 
 @pytest.mark.parametrize(
     "overrides",
-    [{}, {"log": "log"}, {"power": 1.0, "top_db": None}, {"fft_length": 512, "frame_length": 200}, {"gain_stages": 3}],
-)
+    [{}, {"log": "log"}, {"power": 1.0, "top_db": None}, {"fft_length": 512, "frame_length": 200}, {"gain_stages": 3},
+     {"pad_mode": "reflect", "frame_step": 64}],
+)  # fmt: skip
 def test_fft_and_dft_paths_agree_on_real_clips(fsdd_clips, overrides):
     """Training runs on tf.signal.rfft, export on the DFT convolution: the same log-mels within 1e-3 dB."""
     layer = LogMelSpectrogram(**{**CONFIG, **overrides})

@@ -9,7 +9,8 @@ full-int8 TFLite compared with Keras on those 24 clips; int8 calibrated on 24 ot
 Thresholds (the `Case` fields), measured on this machine with the seeds fixed here; the measured
 value is written next to each bound:
 - float: float32 TFLite kernels against TF's (other summation orders); logits span ~5-15 here, and
-  the measured differences are 2e-6 to 5e-5: bounds of 1e-4 (2e-4 for squeezenet) leave 2x or more.
+  the measured differences are 2e-6 to 6e-5 (1.4e-4 for resnet50, whose logits span ~280): bounds of 1e-4
+  (2e-4 for squeezenet and inception_v3, 3e-4 for resnet50) leave 2x or more.
 - int8: the largest logit error as a fraction of the logit span (bound: measured x ~1.5), and the
   top-1 agreement with Keras on the 24 clips (bound: measured minus 2 clips). Full int8 keeps 256
   levels per tensor, so errors grow with depth and with wide per-tensor ranges (the transformers'
@@ -62,20 +63,20 @@ CASES = {
     # measured 3.5e-05 / 0.128 / 0.875 (21 of 24)
     "sincnet": Case(dict(sinc_filters=8, sinc_kernel_size=51, conv_filters=(8, 8), dense_units=(32,)), 30, 1e-4, 0.2,
                     0.79, CNN_OPS | PEAK_OPS, {"SIN", "RELU6"}),  # sinc kernels folded; ReLU6 fused into the convs
-    # measured 5.6e-06 / 0.225 / 0.958
-    "alexnet": Case(dict(SPECTROGRAM, width_multiplier=0.125), 30, 1e-4, 0.35, 0.87, CNN_OPS | PEAK_OPS, set()),
-    # measured 5.4e-05 / 0.470 / 0.750
+    # measured 6.2e-06 / 0.231 / 0.917 (22 of 24)
+    "alexnet": Case(dict(SPECTROGRAM, width_multiplier=0.125), 30, 1e-4, 0.35, 0.83, CNN_OPS | PEAK_OPS, set()),
+    # measured 5.5e-05 / 0.470 / 0.750
     "squeezenet": Case(dict(SPECTROGRAM, width_multiplier=0.25), 30, 2e-4, 0.7, 0.66, CNN_OPS | PEAK_OPS, set()),
-    # measured 5.4e-05 / 0.567 / 0.792 (its logits span 296: 5e-5 is float32 rounding there)
-    "resnet50": Case(SPECTROGRAM, 10, 2e-4, 0.85, 0.7, CNN_OPS | PEAK_OPS | {"ADD"}, set()),
-    # measured 5.0e-05 / 0.588 / 0.708 (its logits span 56)
+    # measured 1.4e-04 / 0.642 / 0.750 (its logits span 284: 1e-4 is float32 rounding there, 5e-7 of the span)
+    "resnet50": Case(SPECTROGRAM, 10, 3e-4, 0.96, 0.66, CNN_OPS | PEAK_OPS | {"ADD"}, set()),
+    # measured 2.5e-05 / 0.552 / 0.750 (its logits span 59)
     "inception_v3": Case(SPECTROGRAM, 10, 2e-4, 0.88, 0.62, CNN_OPS | PEAK_OPS | {"CONCATENATION", "RESIZE_BILINEAR"},
                          set()),
-    # measured 7.6e-06 / 0.083 / 0.750 (its logits span 25). No batch norm: at 3e-3 it predicts one class for all
+    # measured 1.1e-05 / 0.100 / 0.792 (its logits span 39). No batch norm: at 3e-3 it predicts one class for all
     # 24 clips, so 20 steps at 3e-4.
-    "vgg16": Case(SPECTROGRAM, 20, 1e-4, 0.125, 0.66, CNN_OPS | PEAK_OPS | {"MAX_POOL_2D"}, set(), 3e-4),
-    # measured 2.1e-05 / 0.543 / 0.917
-    "densenet121": Case(SPECTROGRAM, 10, 1e-4, 0.8, 0.83, CNN_OPS | PEAK_OPS | {"CONCATENATION"}, set()),
+    "vgg16": Case(SPECTROGRAM, 20, 1e-4, 0.15, 0.66, CNN_OPS | PEAK_OPS | {"MAX_POOL_2D"}, set(), 3e-4),
+    # measured 1.2e-05 / 0.661 / 0.833
+    "densenet121": Case(SPECTROGRAM, 10, 1e-4, 0.99, 0.75, CNN_OPS | PEAK_OPS | {"CONCATENATION"}, set()),
     # measured 3.0e-05 / 0.946 / 0.333: full int8 is lossy for wav2vec2 (per-tensor int8 in the group norm and
     # layer norms, see benchmarks/results/wav2vec2.md); the bound records that, it is not a target.
     "wav2vec2_base": Case(TINY_WAV2VEC2, 30, 1e-4, 1.4, 0.25, TRANSFORMER_OPS | {"GELU"}, set()),
@@ -84,10 +85,12 @@ CASES = {
     # measured 2.1e-06 / 0.564 / 0.458: the Kaldi fbank and the attention in int8
     "ast_base": Case(dict(hidden_dim=32, num_layers=2, num_heads=2, intermediate_dim=64, num_mel_bins=32), 30, 1e-4,
                      0.85, 0.37, TRANSFORMER_OPS | {"GELU", "LOG"}, set()),
-    # measured 5.9e-06 / 0.536 / 0.833
-    "ds_cnn": Case({}, 30, 1e-4, 0.8, 0.75, CNN_OPS | PEAK_OPS | {"DEPTHWISE_CONV_2D"}, set()),
-    # measured 1.1e-05 / 0.271 / 0.667
-    "bc_resnet": Case({}, 30, 1e-4, 0.41, 0.58,
+    # measured 8.3e-06 / 0.625 / 0.875
+    "ds_cnn": Case({}, 30, 1e-4, 0.94, 0.79, CNN_OPS | PEAK_OPS | {"DEPTHWISE_CONV_2D"}, set()),
+    # measured 1.3e-05 / 0.233 / 0.500 (12 of 24); 0.271 / 0.667 (16 of 24) before the log-mel training path's
+    # float rounding changed (~1e-5 dB): its 30 steps leave near-tie clips that such a change flips, so the top-1
+    # bound is the lower of the two measurements minus 2 clips.
+    "bc_resnet": Case({}, 30, 1e-4, 0.41, 0.41,
                       CNN_OPS | PEAK_OPS | {"DEPTHWISE_CONV_2D", "ADD", "AVERAGE_POOL_2D", "LOGISTIC"}, set()),
 }  # fmt: skip
 

@@ -98,6 +98,24 @@ def test_frame_matches_tf_signal_frame(clip):
     np.testing.assert_array_equal(dynamic(x).numpy(), tf.signal.frame(x, 400, 160).numpy())
 
 
+@pytest.mark.parametrize(
+    "left, right, frame_length, frame_step, pad_mode",
+    [(128, 128, 256, 80, "constant"), (128, 128, 256, 80, "reflect"), (100, 100, 200, 100, "constant"),
+     (0, 0, 256, 128, "constant"), (-28, -28, 200, 80, "constant"), (64, 64, 50, 80, "reflect"), (3, 0, 7, 3, "constant")],
+)  # fmt: skip
+def test_pad_and_frame_matches_tf_signal_frame(clip, left, right, frame_length, frame_step, pad_mode):
+    """The training path's row-slice framing gives tf.signal.frame's frames exactly (static and unknown lengths)."""
+    for length in (4000, 3999, 260):
+        x = tf.constant(np.stack([clip[:length], clip[1000 : 1000 + length]]))
+        expected = tf.signal.frame(stft.pad_signal(x, left, right, pad_mode), frame_length, frame_step).numpy()
+        np.testing.assert_array_equal(stft.pad_and_frame(x, left, right, frame_length, frame_step, pad_mode), expected)
+        dynamic = tf.function(
+            lambda s: stft.pad_and_frame(s, left, right, frame_length, frame_step, pad_mode),
+            input_signature=[tf.TensorSpec([None, None])],
+        )
+        np.testing.assert_array_equal(dynamic(x).numpy(), expected)
+
+
 def test_frame_and_power_spectrogram_convert_to_builtin_tflite(clip, tmp_path):
     inputs = keras.Input((4000,))
 

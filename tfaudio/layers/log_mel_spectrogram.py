@@ -220,10 +220,10 @@ class LogMelSpectrogram(keras.layers.Layer):
     def call(self, inputs):
         dtype = self.compute_dtype
         x = tf.cast(inputs, dtype)
+        if not self.trainable and not stft_ops.builtin_ops_only_enabled():
+            return self._fft_log_mel(x, dtype)
         x = stft_ops.pad_signal(x, *self._padding, pad_mode=self.pad_mode)
         mel_kernel = tf.cast(self.mel_kernel, dtype)
-        if not self.trainable and not stft_ops.builtin_ops_only_enabled():
-            return self._clamp(self._fft_log_mel(x, mel_kernel, dtype))
         dft_kernel = tf.cast(self.dft_kernel, dtype)
 
         # (dft, amplitude scale) paths: the plain DFT, then per gain stage the DFT in units of its
@@ -243,18 +243,28 @@ class LogMelSpectrogram(keras.layers.Layer):
             out = mel if out is None else tf.maximum(out, mel)
         return self._clamp(out)
 
-    def _fft_log_mel(self, padded, mel_kernel, dtype):
-        """The training path: rfft power of the DFT path's frames, mel, log (one path, no gain stages)."""
+    def _fft_log_mel(self, signal, dtype):
+        """The training path: rfft power of the DFT path's frames, mel, log, clamp (one path, no gain stages)."""
         length = self.frame_length or self.fft_length
-        frames = tf.signal.frame(padded, length, self.frame_step)
+        frames = stft_ops.pad_and_frame(signal, *self._padding, length, self.frame_step, self.pad_mode)
         spec = stft_ops.fft_power(frames * tf.constant(self._window, dtype), self.fft_length)
-        if self.power == 2:
-            # Rows 0 .. bins-1 of the folded kernel are the mel bank itself (the real channels).
-            mel_kernel = mel_kernel[: stft_ops.num_freq_bins(self.fft_length)]
-        else:
+        if self.power != 2:
             spec = tf.sqrt(spec) if self.power == 1 else tf.pow(spec, self.power / 2.0)
-        mel = tf.matmul(spec, mel_kernel)
-        return self._log(mel, dtype) if self.log is not None else mel
+        # Rows 0 .. bins-1 of the folded kernel (power == 2) are the mel bank itself. tensordot is a
+        # 2-D MatMul: a [batch, frames, bins] BatchMatMulV2 by a shared matrix is slower.
+        bank = tf.cast(self.mel_kernel, dtype)[: stft_ops.num_freq_bins(self.fft_length)]
+        mel = tf.tensordot(spec, bank, axes=1)
+        if self.log is None:
+            return mel
+        if self.top_db is None or dtype not in ("float32", "float64"):  # 10**(-top_db / 10) is 0 in float16
+            return self._clamp(self._log(mel, dtype))
+        # The amin floor and the top_db clamp before the log, in one maximum:
+        # max(log(max(m, amin)), log(max(peak, amin)) - top) == log(max(m, amin, max(peak, amin) * 10**(-top_db / 10)))
+        # (the same in nepers for log="log").
+        amin = self._amin(dtype)
+        peak = tf.reduce_max(mel, axis=[1, 2], keepdims=True)
+        floor = tf.maximum(peak, amin) * (10.0 ** (-self.top_db / 10.0))
+        return tf.math.log(tf.maximum(mel, tf.maximum(floor, amin))) * self._log_scale()
 
     def _clamp(self, out):
         if self.log is not None and self.top_db is not None:
@@ -271,11 +281,15 @@ class LogMelSpectrogram(keras.layers.Layer):
             spec = tf.sqrt(spec) if self.power == 1 else tf.pow(spec, self.power / 2.0)
         return tf.matmul(spec, mel_kernel)
 
-    def _log(self, mel, dtype):
+    def _amin(self, dtype):
         # amin below the dtype's smallest normal (float16) would floor to zero.
-        amin = max(float(self.amin), float(np.finfo(np.dtype(dtype)).tiny))
-        scale = 10.0 / math.log(10.0) if self.log == "db" else 1.0
-        return tf.math.log(tf.maximum(mel, amin)) * scale
+        return max(float(self.amin), float(np.finfo(np.dtype(dtype)).tiny))
+
+    def _log_scale(self):
+        return 10.0 / math.log(10.0) if self.log == "db" else 1.0
+
+    def _log(self, mel, dtype):
+        return tf.math.log(tf.maximum(mel, self._amin(dtype))) * self._log_scale()
 
     def compute_output_shape(self, input_shape):
         samples = input_shape[-1]

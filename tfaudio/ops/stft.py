@@ -248,6 +248,36 @@ def power_from_dft(dft, fft_length):
     return real_part + imag_part
 
 
+def pad_and_frame(signal, left, right, frame_length, frame_step, pad_mode="constant"):
+    """`pad_signal(signal, left, right, pad_mode)` cut into frames `[batch, frames, frame_length]`.
+
+    The training path's framing, equal to `tf.signal.frame(pad_signal(...), frame_length,
+    frame_step)`. With a static length it is built from rows of `frame_step` samples (a
+    reshape): frame t is rows t .. t + q - 1 and the first `frame_length - q * frame_step`
+    samples of row t + q, so framing is a few slices and one concat instead of a gather.
+    A constant pad is one PAD that also adds the zeros the last row needs (they lie past
+    the last frame). Unknown lengths use `tf.signal.frame`.
+    """
+    frame_length, frame_step = int(frame_length), int(frame_step)
+    length = signal.shape[-1]
+    padded_length = None if length is None else length + left + right
+    if padded_length is None or padded_length < frame_length:
+        return tf.signal.frame(pad_signal(signal, left, right, pad_mode=pad_mode), frame_length, frame_step)
+    count = 1 + (padded_length - frame_length) // frame_step
+    full, rest = divmod(frame_length, frame_step)
+    rows = count + full - (rest == 0)
+    extra = rows * frame_step - padded_length  # > 0: zeros past the last frame; < 0: unused samples
+    if pad_mode == "constant":
+        signal = pad_signal(signal, left, right + extra)
+    else:
+        signal = pad_signal(pad_signal(signal, left, right, pad_mode=pad_mode), 0, extra)
+    rows = tf.reshape(signal, [-1, rows, frame_step])
+    pieces = [rows[:, i : i + count] for i in range(full)]
+    if rest:
+        pieces.append(rows[:, full : full + count, :rest])
+    return pieces[0] if len(pieces) == 1 else tf.concat(pieces, axis=-1)
+
+
 def fft_power(frames, fft_length):
     """`|rfft(frames, fft_length)|**2` of windowed frames `[..., frame_length]` -> `[..., fft_length // 2 + 1]`.
 
@@ -277,8 +307,7 @@ def fft_power_spectrogram(signal, fft_length, frame_step, frame_length=None, win
         w = np.asarray(window_fn, dtype=np.float64)
         if w.shape != (frame_length,):
             raise ValueError(f"Window must have shape ({frame_length},). Received: shape={w.shape}")
-    signal = pad_signal(signal, *stft_padding(fft_length, frame_length, center), pad_mode=pad_mode)
-    frames = tf.signal.frame(signal, frame_length, int(frame_step))
+    frames = pad_and_frame(signal, *stft_padding(fft_length, frame_length, center), frame_length, frame_step, pad_mode)
     return fft_power(frames * tf.constant(w, signal.dtype), fft_length)
 
 
