@@ -121,17 +121,12 @@ class _Info:
     length: frames (or samples) of the tensor in the non-streaming model.
     spacing: input frames between two consecutive frames of the tensor (the product of the
         time strides before it).
-    rate: new values per hop along time, and step: values between two consecutive frames of the
-        tensor in its buffers. Every phase (`all_phases`): `frames_per_hop` and `spacing`; one phase:
-        `frames_per_hop / spacing` and 1.
     """
 
-    def __init__(self, domain, length=None, spacing=1, rate=None, step=1):
+    def __init__(self, domain, length=None, spacing=1):
         self.domain = domain
         self.length = length
         self.spacing = spacing
-        self.rate = rate
-        self.step = step
 
 
 def _class_name(op):
@@ -300,7 +295,7 @@ class StreamingModel:
             state = self._state(op, (keep,)) if keep > 0 else None
             self._frontend_state = state
             rules[id(node)] = ("frontend", state)
-            return [_Info("frames", out_shapes[0][1], 1, self.frames_per_hop, 1)]
+            return [_Info("frames", out_shapes[0][1], 1)]
 
         info = ins[0]
         if any(i.domain == "samples" for i in ins):
@@ -354,16 +349,16 @@ class StreamingModel:
             span = (dropped + extent - 1) * spacing + _gather_pad(extent, spacing)  # buffered input frames
             state = self._state(op, (span,) + in_shapes[0][2:]) if span else None
             rules[id(node)] = ("window_op", state, extent, spacing, False)
-            return [_Info("frames", out_len, spacing * stride, info.rate, spacing * stride)]
+            return [_Info("frames", out_len, spacing * stride)]
 
         if name in _GLOBAL_POOLINGS or name == "Flatten":
             if name == "Flatten" and len(in_shapes[0]) == 2:
                 rules[id(node)] = ("identity",)
                 return [info]
             keeps_time = len(out_shapes[0]) == len(in_shapes[0])
-            out = _Info("frames", 1, spacing, info.rate, info.step) if keeps_time else _Info("window")
+            out = _Info("frames", 1, spacing) if keeps_time else _Info("window")
             if not self.all_phases:  # the newest window's `length` frames
-                span = max(0, length - info.rate)
+                span = max(0, length - self._rate(info))
                 state = self._state(op, (span,) + in_shapes[0][2:]) if span else None
                 rules[id(node)] = ("newest_window_op", state, length)
                 return [out]
@@ -374,10 +369,10 @@ class StreamingModel:
 
         if name in ("Cropping1D", "Cropping2D"):
             (before, after) = op.cropping[0]
-            delay = after * info.step
+            delay = after * (spacing if self.all_phases else 1)  # buffer entries between two frames
             state = self._state(op, (delay,) + in_shapes[0][2:]) if delay else None
             rules[id(node)] = ("delay", state, delay)
-            return [_Info("frames", out_len, spacing, info.rate, info.step)]
+            return [_Info("frames", out_len, spacing)]
 
         if name in ("ZeroPadding1D", "ZeroPadding2D"):
             before, after = (op.padding[0], op.padding[0]) if isinstance(op.padding[0], int) else tuple(op.padding[0])
@@ -387,7 +382,7 @@ class StreamingModel:
                 # Causal padding: the next layer's ring buffer holds the past instead of these zeros.
                 self.causal_layers.append(op.name)
             rules[id(node)] = ("apply_rest",) if len(in_shapes[0]) == 4 else ("identity",)
-            return [_Info("frames", out_len, spacing, info.rate, info.step)]
+            return [_Info("frames", out_len, spacing)]
 
         if name == "Reshape":
             if out_len == length and len(out_shapes[0]) > 2:
@@ -422,13 +417,18 @@ class StreamingModel:
             "on input frame t, declare it with tfaudio.streaming.register_framewise",
         )
 
+    def _rate(self, info):
+        """New frames of a tensor per hop: all of them with every phase, else one per `spacing` input frames."""
+        return self.frames_per_hop if self.all_phases else self.frames_per_hop // info.spacing
+
     def _one_phase_rule(self, op, node, info, in_shape, extent, stride, dropped, out_len):
         """Rule of a convolution or pooling when only the phase each hop's window reads is computed."""
-        if info.rate % stride:
+        rate = self._rate(info)
+        if rate % stride:
             self._fail(
                 op,
                 f"with all_phases=False its time stride {stride} needs a multiple of {stride} new frames per hop, and "
-                f"{info.rate} arrive; `frames_per_hop` must be a multiple of {info.spacing * stride} "
+                f"{rate} arrive; `frames_per_hop` must be a multiple of {info.spacing * stride} "
                 f"(Received: frames_per_hop={self.frames_per_hop})",
             )
         # The newest of the hop's `rate / stride` outputs reads the `extent` frames ending `dropped` before the
@@ -436,7 +436,7 @@ class StreamingModel:
         span = max(0, dropped + extent - stride)
         state = self._state(op, (span,) + in_shape[2:]) if span else None
         self._rules[id(node)] = ("strided_op", state, extent, stride, dropped)
-        return _Info("frames", out_len, info.spacing * stride, info.rate // stride, 1)
+        return _Info("frames", out_len, info.spacing * stride)
 
     # --- the step --------------------------------------------------------------------------
 
@@ -543,13 +543,12 @@ class StreamingModel:
             count = self.frames_per_hop if x.shape[1] is None else int(x.shape[1])
             if state is not None:
                 updated[state] = joined[:, count:]
-            call = (lambda t: op(t, training=False)) if _takes_training(op) else op
             if count == 1 or newest_only:  # global pooling / flatten: the newest frame's value
-                return [call(_taps(joined, count - 1 + pad, extent, spacing))]
+                return [_infer(op, _taps(joined, count - 1 + pad, extent, spacing))]
             # Every new frame's taps as one batch through one call of the layer: in int8 its outputs then share
             # one quantisation (separate calls joined by a CONCATENATION requantise each part).
             taps = tf.concat([_taps(joined, h + pad, extent, spacing) for h in range(count)], axis=0)
-            out = call(taps)  # [count * batch, 1, ...]
+            out = _infer(op, taps)  # [count * batch, 1, ...]
             rest = [int(d) for d in out.shape[2:]]
             out = tf.reshape(out, [count, -1] + rest)
             return [tf.transpose(out, [1, 0] + list(range(2, 2 + len(rest))))]
@@ -562,14 +561,14 @@ class StreamingModel:
             taps = _slice_time(joined, end - (outputs - 1) * stride - extent, (outputs - 1) * stride + extent)
             if state is not None:
                 updated[state] = joined[:, count:]
-            return [op(taps, training=False) if _takes_training(op) else op(taps)]
+            return [_infer(op, taps)]
         if kind == "newest_window_op":
             _, state, length = rule
             joined = x if state is None else tf.concat([current[state], x], axis=1)
             if state is not None:
                 updated[state] = joined[:, -int(current[state].shape[1]) :]
             taps = _slice_time(joined, int(joined.shape[1]) - length, length)
-            return [op(taps, training=False) if _takes_training(op) else op(taps)]
+            return [_infer(op, taps)]
         raise AssertionError(kind)
 
     @staticmethod
@@ -619,6 +618,11 @@ def _functional(op):
     if inner is not None:
         return inner
     return op if hasattr(op, "_nodes_by_depth") else None
+
+
+def _infer(op, x):
+    """`op(x)` at inference (`training=False` where the layer takes it)."""
+    return op(x, training=False) if _takes_training(op) else op(x)
 
 
 def _takes_training(op):
